@@ -1,0 +1,111 @@
+"""The engine's safety rules, each on the fake clock. Removing a rule fails its test."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine_driver import drive
+from voicecoach.protocol.program import load_builtin
+from voicecoach.session.actions import Alert, CutSpeech
+from voicecoach.session.engine import EngineSettings
+from voicecoach.session.events import DeviceLost, Heard, Key, Unrecognised
+
+# first-session: descend 15 s, hold 90 s (15..105), check-in at 45 s into the hold (60 s).
+CHECKIN_AT = 60.0
+
+
+@pytest.fixture
+def program():
+    return load_builtin("first-session")
+
+
+def settings(**kw):
+    return EngineSettings(checklist=False, pain_before=3, **kw)
+
+
+def test_pain_more_than_two_points_above_before_returns_at_once(program):
+    run = drive(program, settings(), [(CHECKIN_AT + 2, Heard("six")), (300, Heard("five"))])
+    assert run.logs("return_started") == [(CHECKIN_AT + 2, {"reason": "pain_rise"})]
+    assert (CHECKIN_AT + 2, "return_pain") in run.says()
+    assert run.end.reason == "pain_rise"
+
+
+def test_pain_exactly_two_points_above_is_noted_not_a_return(program):
+    run = drive(program, settings(), [(CHECKIN_AT + 2, Heard("five")), (300, Heard("five"))])
+    assert run.logs("return_started") == [(105.0, {"reason": "completed"})]
+
+
+def test_no_answer_after_one_reask_returns_and_sounds_the_alert(program):
+    run = drive(program, settings(), [(400, Heard("two"))])
+    asked = [t for t, pid in run.says() if pid in ("checkin_ask", "pain_reask") and t < 100]
+    assert asked == [CHECKIN_AT, CHECKIN_AT + 10]
+    assert run.logs("return_started") == [(CHECKIN_AT + 20, {"reason": "no_answer"})]
+    alerts = [(t, a) for t, a in run.actions if isinstance(a, Alert)]
+    assert alerts[0] == (CHECKIN_AT + 20, Alert("alert", repeat=True))
+    assert run.end.reason == "no_answer"
+
+
+def test_talking_without_an_answer_still_reaches_the_no_answer_rule(program):
+    babble = [(CHECKIN_AT + k, Unrecognised("banana")) for k in range(1, 20, 3)]
+    run = drive(program, settings(), [*babble, (400, Heard("two"))])
+    assert run.logs("return_started")[0] == (CHECKIN_AT + 20, {"reason": "no_answer"})
+    assert not [d for _, d in run.logs("pain") if d["phase"] == "hold"]
+
+
+def test_dizzy_during_the_return_goes_back_to_thirty_degrees_and_waits(program):
+    # Stop at 30 s; rise 10 s; pause 15 s (40..55); upright from 55; dizzy at 60.
+    run = drive(program, settings(), [(30, Heard("stop")), (60, Heard("dizzy")),
+                                      (400, Heard("two"))])
+    ids = [(t, pid) for t, pid in run.says() if pid.startswith(("return", "release"))]
+    assert ids == [(30, "return_stop"), (30, "return_rise"), (40, "return_pause"),
+                   (55, "return_upright"), (60, "return_dizzy"), (75, "return_upright"),
+                   (105, "release")]
+    assert any(isinstance(a, CutSpeech) and t == 60 for t, a in run.actions)
+
+
+def test_help_gives_stuck_guidance_with_a_repeating_alert(program):
+    run = drive(program, settings(), [(50, Heard("help")), (400, Heard("two"))])
+    assert run.logs("return_started") == [(50, {"reason": "help"})]
+    assert (50, "stuck_guidance") in run.says()
+    assert (50, Alert("alert", repeat=True)) in run.actions
+
+
+@pytest.mark.parametrize("word", ["numb", "vision", "headache"])
+def test_warning_signs_bring_the_user_up(program, word):
+    run = drive(program, settings(), [(40, Heard(word)), (400, Heard("two"))])
+    assert run.logs("return_started") == [(40, {"reason": "symptom"})]
+    assert run.end.reason == "symptom"
+
+
+@pytest.mark.parametrize("device", ["microphone", "recogniser", "speech"])
+def test_a_lost_device_mid_hold_says_so_and_returns(program, device):
+    run = drive(program, settings(), [(70, DeviceLost(device, "gone")), (400, Heard("two"))])
+    assert run.logs("return_started") == [(70, {"reason": "device_lost"})]
+    assert (70, f"return_{device}") in run.says()
+
+
+def test_a_low_confidence_number_is_read_back_and_never_logged_from_a_guess(program):
+    run = drive(program, EngineSettings(checklist=False, confirm_below=0.7),
+                [(1, Heard("seven", 0.4, "seven")), (3, Heard("no")), (5, Heard("six", 0.5)),
+                 (7, Heard("yes")), (400, Heard("one", 0.95))])
+    assert run.says("confirm")[:2] == [(1, "I heard 7. Say yes, or say the number again."),
+                                       (5, "I heard 6. Say yes, or say the number again.")]
+    before = [d["value"] for _, d in run.logs("pain") if d["phase"] == "before"]
+    assert before == [6]
+
+
+def test_the_same_uncertain_number_twice_counts_as_confirmed(program):
+    run = drive(program, EngineSettings(checklist=False, confirm_below=0.7),
+                [(1, Heard("four", 0.4)), (3, Heard("four", 0.5)), (400, Heard("one"))])
+    assert [d["value"] for _, d in run.logs("pain")][:1] == [4]
+
+
+def test_a_digit_key_answers_a_pain_question(program):
+    run = drive(program, EngineSettings(checklist=False), [(2, Key("5")), (400, Key("1"))])
+    assert run.logs("pain")[0][1]["value"] == 5
+
+
+def test_a_second_stop_during_the_return_changes_nothing(program):
+    run = drive(program, settings(), [(30, Heard("stop")), (35, Heard("stop")),
+                                      (400, Heard("two"))])
+    assert len(run.logs("return_started")) == 1

@@ -1,0 +1,133 @@
+"""A whole guided session driven through the CLI in text mode, then read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from voicecoach.cli import main
+
+PROGRAMS = Path(__file__).parent / "data" / "programs"
+CHECKLIST_READY = "ready\n" * 7  # six checklist items and the microphone check
+
+
+def invoke(*args: str, input: str | None = None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_whole_text_session_then_history_json(tmp_path: Path):
+    db = tmp_path / "s.db"
+    events = tmp_path / "ev.jsonl"
+    # "11" and "banana" are re-asked and never logged; 3 is the real rating.
+    typed = CHECKLIST_READY + "11\nbanana\n3\n" + "2\n" + "1\n"
+    result = invoke("start", "--text", "--fast", "--db", str(db), "--events", str(events),
+                    input=typed)
+    assert result.exit_code == 0, result.output
+    assert "Lean back slowly to 20 degrees" in result.output
+    assert "Session complete" in result.output
+
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    pains = [(e["phase"], e["value"]) for e in lines if e["type"] == "pain"]
+    assert pains == [("before", 3), ("hold", 2), ("after", 1)]
+    assert [e["transcript"] for e in lines if e["type"] == "unrecognised"] == ["11", "banana"]
+    assert lines[-1]["type"] == "session_end" and lines[-1]["reason"] == "completed"
+    # The hold of the built-in first session: 15 s descent, then 90 s.
+    hold = next(e for e in lines if e["type"] == "hold_started")
+    assert hold["t"] == 15.0 and hold["duration_s"] == 90.0
+
+    history = invoke("history", "--json", "--db", str(db))
+    assert history.exit_code == 0, history.output
+    sessions = json.loads(history.output)
+    assert len(sessions) == 1
+    s = sessions[0]
+    assert s["program"] == "first-session"
+    assert s["status"] == "completed"
+    assert (s["pain_before"], s["pain_after"]) == (3, 1)
+
+
+def test_stop_typed_at_a_checkin_ends_early_with_exit_1(tmp_path: Path):
+    db = tmp_path / "s.db"
+    result = invoke("start", "--text", "--fast", "--pain", "2", "--no-checklist",
+                    "--db", str(db), input="stop\n4\n")
+    assert result.exit_code == 1, result.output
+    assert "Coming up now." in result.output
+    sessions = json.loads(invoke("history", "--json", "--db", str(db)).output)
+    assert sessions[0]["status"] == "ended_early"
+    assert sessions[0]["end_reason"] == "stop"
+
+
+def _one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_unknown_program_is_one_line_exit_2(tmp_path: Path):
+    line = _one_line_error(invoke("start", "--text", "--program", "no-such-program",
+                                  "--db", str(tmp_path / "x.db")))
+    assert "no-such-program" in line
+
+
+def test_malformed_program_names_the_field(tmp_path: Path):
+    line = _one_line_error(invoke("start", "--text", "--program",
+                                  str(PROGRAMS / "malformed-angle.toml"),
+                                  "--db", str(tmp_path / "x.db")))
+    assert "steps[1].angle" in line
+
+
+def test_unwritable_db_path_is_one_line_exit_2(tmp_path: Path):
+    line = _one_line_error(invoke("start", "--text", "--db", str(tmp_path / "no" / "dir" / "x.db"),
+                                  input="stop\n"))
+    assert "x.db" in line
+
+
+def test_pain_out_of_range_on_the_command_line_is_one_line_exit_2(tmp_path: Path):
+    line = _one_line_error(invoke("start", "--text", "--pain", "11"))
+    assert "--pain" in line
+
+
+def test_sigkill_mid_hold_leaves_an_interrupted_session_with_every_event(tmp_path: Path):
+    db = tmp_path / "s.db"
+    events = tmp_path / "ev.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "start", "--text", "--pain", "3", "--no-checklist",
+         "--program", str(PROGRAMS / "short-descend.toml"), "--db", str(db),
+         "--events", str(events)],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ})
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if events.exists() and '"hold_started"' in events.read_text():
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the hold never started")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    logged = [json.loads(line) for line in events.read_text().splitlines()]
+    history = json.loads(invoke("history", "--json", "--db", str(db)).output)
+    assert history[0]["status"] == "interrupted"
+    from voicecoach.store import Store
+
+    store = Store.open(db)
+    try:
+        stored = store.events(history[0]["id"])
+    finally:
+        store.close()
+    assert [(e["type"], e["t"]) for e in stored] == [(e["type"], e["t"]) for e in logged]
+    assert "hold_started" in [e["type"] for e in stored]

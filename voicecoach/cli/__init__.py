@@ -1,0 +1,65 @@
+"""The voicecoach command line: a thin click layer over the library.
+
+Each command lives in its own module in this package and is registered below.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from voicecoach import __version__
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+class OneLineErrors(click.Group):
+    """Bad input gets one plain line on stderr and exit code 2: no usage block, no traceback.
+
+    Someone strapped to a table, or a script driving a session, needs the
+    reason, not a screenful. `--help` still teaches the rest.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            return super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as e:
+            where = f" (see: {e.ctx.command_path} --help)" if e.ctx is not None else ""
+            click.echo(f"Error: {e.format_message()}{where}", err=True)
+            sys.exit(2)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=OneLineErrors, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="voicecoach")
+def main() -> None:
+    """A hands-free voice coach for inversion-table sessions.
+
+    It speaks every step of the session, times the holds, asks for your pain
+    from 0 to 10, and starts the return upright the moment you say "stop".
+    Everything is logged to a local SQLite database.
+
+    \b
+    Start a session:          voicecoach start
+    Without a microphone:     voicecoach start --text
+    See past sessions:        voicecoach history
+    """
+
+
+def _register() -> None:
+    # Imported here so that each command module can import `main`'s helpers freely.
+    from voicecoach.cli import start
+
+    main.add_command(start.start)
+
+
+_register()

@@ -1,0 +1,253 @@
+"""`voicecoach start`: run a guided session by voice, by typing, or from audio files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+
+import click
+from rich.console import Console
+
+from voicecoach.cli.common import db_option
+from voicecoach.cli.hold_display import HoldDisplay
+from voicecoach.paths import default_db_path
+from voicecoach.protocol.program import DEFAULT_PROGRAM, Program, ProgramError
+from voicecoach.protocol.validate import load_program
+from voicecoach.session.actions import End
+from voicecoach.session.clock import Clock, FakeClock, MonotonicClock
+from voicecoach.session.engine import Engine, EngineSettings
+from voicecoach.session.events import DeviceLost, Event, Key
+from voicecoach.session.recorder import SessionRecorder
+from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
+from voicecoach.store import Store, StoreError
+from voicecoach.voice.keyboard import read_lines, typed_event
+
+SPEECH_DRAIN_S = 20.0
+"""After the session ends, wait at most this long for the last words to be spoken."""
+
+
+def _program(name: str) -> Program:
+    try:
+        return load_program(name)
+    except ProgramError as e:
+        raise click.UsageError(str(e)) from None
+
+
+def _store(db_path: Path | None) -> Store:
+    try:
+        return Store.open(db_path or default_db_path())
+    except StoreError as e:
+        raise click.UsageError(str(e)) from None
+
+
+@click.command()
+@click.option("-p", "--program", "program_name", default=DEFAULT_PROGRAM, show_default=True,
+              help="Built-in program name, a program in your config dir, or a TOML file.")
+@click.option("--pain", type=click.IntRange(0, 10), default=None,
+              help="Your pain now, 0-10, given up front (not asked again).")
+@click.option("--no-checklist", is_flag=True,
+              help="Skip the spoken setup checklist and microphone check.")
+@click.option("--text", "text_mode", is_flag=True,
+              help="Typed input and printed prompts: no microphone or speaker needed.")
+@click.option("--audio-in", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the 'microphone' from this WAV file instead of a device.")
+@click.option("--audio-out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write everything spoken to this WAV file, on the session timeline.")
+@click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one JSON object a line for every event to this file.")
+@click.option("--fast", is_flag=True,
+              help="Run on a simulated clock, as fast as the machine can (with --audio-in, "
+                   "or --text with scripted input).")
+@click.option("--mic", default=None, help="Microphone name (or part of it) or index.")
+@click.option("--voice", default=None, help="Speech voice (name or id); see `voicecoach doctor`.")
+@click.option("--rate", type=click.IntRange(80, 400), default=None,
+              help="Speaking rate in words per minute.")
+@click.option("--headphones", is_flag=True,
+              help="The microphone cannot hear the speaker: never ignore words the coach says.")
+@db_option
+def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bool,
+          audio_in: Path | None, audio_out: Path | None, events_path: Path | None, fast: bool,
+          mic: str | None, voice: str | None, rate: int | None, headphones: bool,
+          db_path: Path | None) -> None:
+    """Run a guided inversion session.
+
+    The coach reads the setup checklist, asks your pain from 0 to 10, guides
+    you down to the program's angle, times the hold aloud, checks on your pain,
+    and brings you back up slowly. Say "stop" (or press space, Enter or s) at
+    any moment and the return upright starts at once. Everything is logged.
+
+    \b
+    Examples:
+      voicecoach start                       # voice, built-in first session
+      voicecoach start --text --pain 3       # typed, no microphone needed
+      voicecoach start --program weeks-1-2 --no-checklist
+      voicecoach start --audio-in in.wav --audio-out out.wav --events ev.jsonl --fast
+
+    Exit codes: 0 completed, 1 ended early for safety (still logged), 2 bad input.
+    """
+    if text_mode and audio_in:
+        raise click.UsageError("--text and --audio-in cannot be used together.")
+    if (audio_out or fast) and not (audio_in or text_mode):
+        raise click.UsageError("--audio-out and --fast need --audio-in (or --text for --fast).")
+    if audio_out and text_mode:
+        raise click.UsageError("--audio-out needs --audio-in; --text speaks nothing.")
+    program = _program(program_name)
+    if events_path is not None:
+        try:
+            events_path.touch()
+        except OSError as e:
+            raise click.UsageError(
+                f"cannot write events file {events_path}: {e.strerror}") from None
+    store = _store(db_path)
+    try:
+        _gate_on_screening(store)
+        settings = EngineSettings(checklist=not no_checklist, pain_before=pain)
+        if audio_in is not None:
+            code = _run_from_audio_file(program, settings, store, audio_in, audio_out,
+                                        events_path, fast, voice, rate)
+        elif text_mode:
+            code = _run_text(program, settings, store, events_path, fast)
+        else:
+            code = _run_voice(program, settings, store, events_path, mic, voice, rate,
+                              headphones)
+    finally:
+        store.close()
+    sys.exit(code)
+
+
+def _gate_on_screening(store: Store) -> None:
+    from voicecoach.protocol.screening import screening_status
+
+    status = screening_status(store, datetime.now().date())
+    if not status.allowed:
+        raise click.UsageError(status.reason)
+
+
+def _open_session(store: Store, program: Program, settings: EngineSettings,
+                  events_path: Path | None, mode: str) -> SessionRecorder:
+    session_id = store.start_session(
+        program=program.name, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        pid=os.getpid(), options={"mode": mode, "checklist": settings.checklist,
+                                  "pain": settings.pain_before})
+    return SessionRecorder(store, session_id, events_path)
+
+
+def _finish(recorder: SessionRecorder, end: End, console: Console | None = None) -> int:
+    recorder.end(end.reason)
+    recorder.close()
+    if console is not None:
+        what = "completed" if end.reason == "completed" else f"ended early ({end.reason})"
+        console.print(f"Session {what}; logged. See `voicecoach history`.")
+    return end.exit_code
+
+
+def _run_text(program: Program, settings: EngineSettings, store: Store,
+              events_path: Path | None, fast: bool) -> int:
+    from voicecoach.voice.speaking import TextSpeaker
+
+    console = Console(highlight=False)
+    clock: Clock = FakeClock() if fast else MonotonicClock()
+    speaker = TextSpeaker(console)
+    recorder = _open_session(store, program, settings, events_path, "text")
+    display = HoldDisplay(console, clock)
+    dispatch = Dispatch(clock, speaker, recorder, on_action=display)
+    engine = Engine(program, clock, settings)
+    interactive = sys.stdin.isatty()
+    try:
+        if fast:
+            assert isinstance(clock, FakeClock)
+            lines: deque[Event] = deque(typed_event(line) for line in sys.stdin)
+            end = run_simulated(engine, clock, dispatch, lines=lines)
+        else:
+            runner = LiveRunner(engine, clock, dispatch, on_wake=display.refresh)
+            if interactive:
+                read_lines(sys.stdin, runner.post,
+                           on_eof=lambda: runner.post(DeviceLost("keyboard", "end of input")))
+            else:
+                # Scripted input answers each question as it is asked.
+                _feed_scripted_lines(runner, engine)
+            with _stop_on_interrupt(runner.post):
+                end = runner.run()
+    finally:
+        display.close()
+        speaker.close()
+    return _finish(recorder, end, console)
+
+
+def _feed_scripted_lines(runner: LiveRunner, engine: Engine) -> None:
+    import threading
+
+    def loop() -> None:
+        for line in sys.stdin:
+            while engine.awaiting is None and not engine.done:
+                threading.Event().wait(0.05)
+            if engine.done:
+                return
+            runner.post(typed_event(line))
+            # Give the engine time to take the answer before the next line is judged.
+            threading.Event().wait(0.1)
+
+    threading.Thread(target=loop, name="scripted-input", daemon=True).start()
+
+
+def _run_from_audio_file(program: Program, settings: EngineSettings, store: Store,
+                         audio_in: Path, audio_out: Path | None, events_path: Path | None,
+                         fast: bool, voice: str | None, rate: int | None) -> int:
+    from voicecoach.session.pipelines import run_file_session
+
+    recorder = _open_session(store, program, settings, events_path, "audio-file")
+    end = run_file_session(program, settings, recorder, audio_in, audio_out, fast=fast,
+                           voice=voice, rate=rate)
+    return _finish(recorder, end)
+
+
+def _run_voice(program: Program, settings: EngineSettings, store: Store,
+               events_path: Path | None, mic: str | None, voice: str | None,
+               rate: int | None, headphones: bool) -> int:
+    from voicecoach.session.pipelines import NoAudioDevice, run_voice_session
+
+    console = Console(highlight=False)
+    try:
+        recorder = None
+
+        def open_recorder() -> SessionRecorder:
+            nonlocal recorder
+            recorder = _open_session(store, program, settings, events_path, "voice")
+            return recorder
+
+        end = run_voice_session(program, settings, open_recorder, console, mic=mic,
+                                voice=voice, rate=rate, headphones=headphones)
+    except NoAudioDevice as e:
+        raise click.UsageError(f"{e} Use `voicecoach start --text` to run the session by typing.") \
+            from None
+    assert recorder is not None
+    return _finish(recorder, end, console)
+
+
+class _stop_on_interrupt:
+    """First Ctrl-C asks for the return upright (like "stop"); a second one quits at once.
+
+    Quitting leaves the session in the database as interrupted, with every event so far.
+    """
+
+    def __init__(self, post: Callable[[Event], None]) -> None:
+        self._post = post
+        self._pressed = 0
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self._pressed += 1
+        if self._pressed > 1:
+            raise KeyboardInterrupt
+        self._post(Key("s"))
+
+    def __enter__(self) -> None:
+        self._saved = signal.signal(signal.SIGINT, self._handler)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._saved)

@@ -1,0 +1,1 @@
+"""Pure data and rules: programs (TOML), their validation, progression and safety rules."""

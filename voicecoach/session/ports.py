@@ -1,0 +1,46 @@
+"""What the runner needs from the voice side, as structural interfaces.
+
+The voice package implements these; the runner never imports a device module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Playing:
+    prompt_id: str
+    text: str
+    started_at: float
+    ends_at: float
+
+
+class Speaker(Protocol):
+    def say(self, prompt_id: str, text: str, *, urgent: bool = False) -> None: ...
+
+    def cut(self) -> None: ...
+
+    def alert(self, sound: str, repeat: bool = False) -> None: ...
+
+    def now_playing(self) -> Playing | None: ...
+
+    def idle(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class Detection(Protocol):
+    t_end: float
+    word: str
+    confidence: float
+    transcript: str
+
+
+class Recogniser(Protocol):
+    def feed(self, pcm: bytes) -> list[Detection]: ...
+
+    def flush(self) -> list[Detection]: ...
+
+    def expect(self, what: str) -> None: ...

@@ -1,0 +1,149 @@
+"""Drives the engine: one thread, one event queue, and the adapters around it.
+
+Two loops share the same dispatch:
+
+- `run_live`: real time. Input threads (microphone, keyboard, typed lines)
+  post events to a queue; the loop waits on the queue until the engine's next
+  deadline, so holds end on time whatever is being said.
+- `run_simulated`: a FakeClock that moves with the audio file, or jumps to the
+  next deadline. The same session, as fast as the machine can go (`--fast`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from voicecoach.session.actions import Action, Alert, CutSpeech, End, Log, Say
+from voicecoach.session.clock import Clock, FakeClock
+from voicecoach.session.engine import Engine
+from voicecoach.session.events import Event, Tick
+from voicecoach.session.hearing_link import OwnVoiceGate, detections_to_events
+from voicecoach.session.ports import Recogniser, Speaker
+from voicecoach.session.recorder import SessionRecorder
+
+logger = logging.getLogger(__name__)
+
+CHUNK_S = 0.03
+"""Microphone audio arrives in 30 ms chunks: short enough to catch "stop" at once."""
+
+IDLE_WAIT_S = 0.25
+"""Longest wait on the queue with no deadline, so the loop notices the engine finishing."""
+
+
+@dataclass
+class Dispatch:
+    """Carries out the engine's actions."""
+
+    clock: Clock
+    speaker: Speaker
+    recorder: SessionRecorder
+    on_action: Callable[[Action], None] | None = None
+    """Extra observer (the text mode's hold display)."""
+
+    def __call__(self, actions: Iterable[Action]) -> End | None:
+        end = None
+        for action in actions:
+            if isinstance(action, Log):
+                self.recorder.write(self.clock.now(), action.type, action.data)
+            elif isinstance(action, Say):
+                self.speaker.say(action.prompt_id, action.text, urgent=action.urgent)
+            elif isinstance(action, CutSpeech):
+                self.speaker.cut()
+            elif isinstance(action, Alert):
+                self.speaker.alert(action.sound, repeat=action.repeat)
+            elif isinstance(action, End):
+                end = action
+            if self.on_action is not None:
+                self.on_action(action)
+        return end
+
+
+def _tell_recogniser(engine: Engine, recogniser: Recogniser | None) -> None:
+    if recogniser is not None:
+        awaiting = engine.awaiting
+        recogniser.expect({"number": "number", "confirm": "confirm"}.get(awaiting or "", "any"))
+
+
+class LiveRunner:
+    """The real-time loop. Input threads call `post`; `run` owns the engine."""
+
+    def __init__(self, engine: Engine, clock: Clock, dispatch: Dispatch,
+                 recogniser: Recogniser | None = None,
+                 on_wake: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.on_wake = on_wake
+        self.clock = clock
+        self.dispatch = dispatch
+        self.recogniser = recogniser
+        self._queue: queue.Queue[Event] = queue.Queue()
+
+    def post(self, event: Event) -> None:
+        self._queue.put(event)
+
+    def run(self) -> End:
+        end = self.dispatch(self.engine.start())
+        while end is None:
+            deadline = self.engine.next_deadline()
+            wait = IDLE_WAIT_S if deadline is None else max(0.0, deadline - self.clock.now())
+            try:
+                event: Event = self._queue.get(timeout=min(wait, IDLE_WAIT_S))
+            except queue.Empty:
+                event = Tick()
+            end = self.dispatch(self.engine.handle(event))
+            if end is None and not isinstance(event, Tick):
+                end = self.dispatch(self.engine.handle(Tick()))
+            _tell_recogniser(self.engine, self.recogniser)
+            if self.on_wake is not None:
+                self.on_wake()
+        return end
+
+
+def run_simulated(engine: Engine, clock: FakeClock, dispatch: Dispatch, *,
+                  audio: Iterator[bytes] | None = None,
+                  recogniser: Recogniser | None = None,
+                  gate: OwnVoiceGate | None = None,
+                  lines: deque[Event] | None = None,
+                  max_s: float = 6 * 3600) -> End:
+    """Run a session on a FakeClock, as fast as the machine can.
+
+    With `audio`, the clock follows the audio timeline chunk by chunk and
+    detections are posted at the chunk where they were made. With `lines`,
+    each scripted input answers the next question the engine asks. When both
+    run out, the clock jumps from deadline to deadline.
+    """
+    end = dispatch(engine.start())
+    chunk_t = 0.0
+    while end is None:
+        if clock.now() > max_s:
+            raise RuntimeError("simulated session ran past its limit")
+        if audio is not None and recogniser is not None:
+            chunk = next(audio, None)
+            if chunk is None:
+                audio = None
+                for event in detections_to_events(recogniser.flush(), gate, clock.now()):
+                    end = end or dispatch(engine.handle(event))
+                continue
+            chunk_t += len(chunk) / 2 / 16000
+            clock.set(max(clock.now(), chunk_t))
+            if gate is not None:
+                gate.observe(clock.now())
+            events: list[Event] = detections_to_events(recogniser.feed(chunk), gate, clock.now())
+            for event in [*events, Tick()]:
+                if end is None:
+                    end = dispatch(engine.handle(event))
+            _tell_recogniser(engine, recogniser)
+            continue
+        if lines and engine.awaiting is not None:
+            end = dispatch(engine.handle(lines.popleft()))
+            end = end or dispatch(engine.handle(Tick()))
+            continue
+        deadline = engine.next_deadline()
+        if deadline is None:
+            raise RuntimeError(f"engine is waiting in phase {engine.phase.value} with no deadline")
+        clock.set(max(clock.now(), deadline))
+        end = dispatch(engine.handle(Tick()))
+    return end

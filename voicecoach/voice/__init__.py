@@ -1,0 +1,1 @@
+"""Adapters between the engine and the world: audio in, hearing, speaking, keyboard."""
