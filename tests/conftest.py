@@ -19,3 +19,19 @@ def _voicecoach_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+def record_clean_screening(db: Path) -> None:
+    """A screening with every answer "no", taken today: sessions are allowed."""
+    from datetime import date
+
+    from voicecoach.protocol.screening import QUESTIONS, record_screening
+
+    record_screening(db, {q.id: False for q in QUESTIONS}, date.today())
+
+
+@pytest.fixture
+def screened_db(tmp_path: Path) -> Path:
+    db = tmp_path / "session.db"
+    record_clean_screening(db)
+    return db

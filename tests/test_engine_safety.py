@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
 from engine_driver import drive
-from voicecoach.protocol.program import load_builtin
+
+from voicecoach.protocol.program import load_builtin, load_program_file
 from voicecoach.session.actions import Alert, CutSpeech
 from voicecoach.session.engine import EngineSettings
 from voicecoach.session.events import DeviceLost, Heard, Key, Unrecognised
 
+PROGRAMS = Path(__file__).parent / "data" / "programs"
 # first-session: descend 15 s, hold 90 s (15..105), check-in at 45 s into the hold (60 s).
 CHECKIN_AT = 60.0
 
@@ -52,15 +55,25 @@ def test_talking_without_an_answer_still_reaches_the_no_answer_rule(program):
     assert not [d for _, d in run.logs("pain") if d["phase"] == "hold"]
 
 
-def test_dizzy_during_the_return_goes_back_to_thirty_degrees_and_waits(program):
+def test_dizzy_during_the_return_goes_back_to_thirty_degrees_and_waits():
+    program = load_program_file(PROGRAMS / "ten-minutes.toml")  # 60 degrees, descend 20 s
     # Stop at 30 s; rise 10 s; pause 15 s (40..55); upright from 55; dizzy at 60.
     run = drive(program, settings(), [(30, Heard("stop")), (60, Heard("dizzy")),
                                       (400, Heard("two"))])
     ids = [(t, pid) for t, pid in run.says() if pid.startswith(("return", "release"))]
     assert ids == [(30, "return_stop"), (30, "return_rise"), (40, "return_pause"),
                    (55, "return_upright"), (60, "return_dizzy"), (75, "return_upright"),
-                   (105, "release")]
+                   (120, "release")]
     assert any(isinstance(a, CutSpeech) and t == 60 for t, a in run.actions)
+
+
+def test_from_a_hold_at_or_below_thirty_degrees_the_pause_is_where_the_user_is(program):
+    # first-session holds at 20 degrees: no rise to 30, a pause in place, then upright.
+    run = drive(program, settings(), [(30, Heard("stop")), (50, Heard("dizzy")),
+                                      (400, Heard("two"))])
+    ids = [(t, pid) for t, pid in run.says() if pid.startswith(("return", "release"))]
+    assert ids == [(30, "return_stop"), (30, "return_pause_low"), (45, "return_upright"),
+                   (50, "return_dizzy_low"), (65, "return_upright"), (95, "release")]
 
 
 def test_help_gives_stuck_guidance_with_a_repeating_alert(program):

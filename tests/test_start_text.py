@@ -22,8 +22,8 @@ def invoke(*args: str, input: str | None = None):
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
-def test_whole_text_session_then_history_json(tmp_path: Path):
-    db = tmp_path / "s.db"
+def test_whole_text_session_then_history_json(tmp_path: Path, screened_db: Path):
+    db = screened_db
     events = tmp_path / "ev.jsonl"
     # "11" and "banana" are re-asked and never logged; 3 is the real rating.
     typed = CHECKLIST_READY + "11\nbanana\n3\n" + "2\n" + "1\n"
@@ -52,8 +52,8 @@ def test_whole_text_session_then_history_json(tmp_path: Path):
     assert (s["pain_before"], s["pain_after"]) == (3, 1)
 
 
-def test_stop_typed_at_a_checkin_ends_early_with_exit_1(tmp_path: Path):
-    db = tmp_path / "s.db"
+def test_stop_typed_at_a_checkin_ends_early_with_exit_1(screened_db: Path):
+    db = screened_db
     result = invoke("start", "--text", "--fast", "--pain", "2", "--no-checklist",
                     "--db", str(db), input="stop\n4\n")
     assert result.exit_code == 1, result.output
@@ -95,8 +95,9 @@ def test_pain_out_of_range_on_the_command_line_is_one_line_exit_2(tmp_path: Path
     assert "--pain" in line
 
 
-def test_sigkill_mid_hold_leaves_an_interrupted_session_with_every_event(tmp_path: Path):
-    db = tmp_path / "s.db"
+def test_sigkill_mid_hold_leaves_an_interrupted_session_with_every_event(tmp_path: Path,
+                                                                         screened_db: Path):
+    db = screened_db
     events = tmp_path / "ev.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "start", "--text", "--pain", "3", "--no-checklist",

@@ -57,9 +57,21 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here so that each command module can import `main`'s helpers freely.
-    from voicecoach.cli import start
+    from voicecoach.cli import backup, clearance, history, plan, programs, screen, start
 
     main.add_command(start.start)
+    main.add_command(history.history)
+    main.add_command(backup.backup)
+    main.add_command(programs.programs)
+    main.add_command(screen.screen)
+    main.add_command(clearance.clearance)
+    main.add_command(plan.plan_command)
+    from voicecoach.cli import track
+    main.add_command(track.track)
+    from voicecoach.cli import report
+    main.add_command(report.report)
+    from voicecoach.cli import export
+    main.add_command(export.export)
 
 
 _register()

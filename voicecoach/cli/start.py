@@ -106,7 +106,9 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
                 f"cannot write events file {events_path}: {e.strerror}") from None
     store = _store(db_path)
     try:
-        _gate_on_screening(store)
+        if audio_in is None:
+            # File-driven sessions are simulations for tools and tests: nobody is on a table.
+            _gate_on_safety(store, program)
         settings = EngineSettings(checklist=not no_checklist, pain_before=pain)
         if audio_in is not None:
             code = _run_from_audio_file(program, settings, store, audio_in, audio_out,
@@ -121,12 +123,18 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     sys.exit(code)
 
 
-def _gate_on_screening(store: Store) -> None:
+def _gate_on_safety(store: Store, program: Program) -> None:
+    """Refuse a session the screening blocks, or a program that climbs too fast."""
+    from voicecoach.protocol.plan import progression_problem, summaries_from_rows
     from voicecoach.protocol.screening import screening_status
 
-    status = screening_status(store, datetime.now().date())
+    today = datetime.now().date()
+    status = screening_status(store, today)
     if not status.allowed:
         raise click.UsageError(status.reason)
+    problem = progression_problem(summaries_from_rows(store.sessions()), program.stage, today)
+    if problem is not None:
+        raise click.UsageError(f"{problem} (see `voicecoach plan`).")
 
 
 def _open_session(store: Store, program: Program, settings: EngineSettings,

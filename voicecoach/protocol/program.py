@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from voicecoach.protocol.exercises import exercise_library, get_exercise
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -49,6 +51,9 @@ class Step:
     """Spoken when the step starts, after the angle and time."""
     cues: tuple[Cue, ...] = ()
     """Sub-steps of an exercise, spoken at fixed offsets into the step."""
+    exercise: str = ""
+    """Name of the library exercise (exercises.toml) this step performs; empty = plain hold.
+    Its title, instruction and cues are already filled in above."""
 
 
 @dataclass(frozen=True)
@@ -136,30 +141,48 @@ def parse_program(data: dict[str, Any], source: str) -> Program:
         if not isinstance(raw, dict):
             raise ProgramError(source, f"steps[{i}]", "must be a table")
         for key in raw:
-            if key not in {"title", "angle", "duration_s", "instruction", "cues"}:
+            if key not in {"title", "angle", "duration_s", "instruction", "cues", "exercise"}:
                 raise ProgramError(source, f"{where}{key}", "is not a step field")
         angle = _get(raw, "angle", int, where, source)
         if not 0 < angle <= 90:
             raise ProgramError(source, f"{where}angle", f"must be 1 to 90 degrees, not {angle}")
+        exercise_name = _get(raw, "exercise", str, where, source, "")
+        exercise = get_exercise(exercise_name) if exercise_name else None
+        if exercise_name and exercise is None:
+            raise ProgramError(source, f"{where}exercise", f"no such exercise {exercise_name!r}; "
+                               f"known: {', '.join(sorted(exercise_library()))}")
+        if exercise is not None and "cues" not in raw:
+            raw_cues: list[Any] = [{"at_s": at, "text": text} for at, text in exercise.cues]
+        else:
+            raw_cues = _get(raw, "cues", list, where, source, [])
         cues = []
-        for j, cue in enumerate(_get(raw, "cues", list, where, source, []), start=1):
+        for j, cue in enumerate(raw_cues, start=1):
             cwhere = f"{where}cues[{j}]."
             if not isinstance(cue, dict):
                 raise ProgramError(source, f"{where}cues[{j}]", "must be a table")
             cues.append(Cue(at_s=float(_get(cue, "at_s", _NUMBER, cwhere, source)),
                             text=_get(cue, "text", str, cwhere, source)))
-        duration = _positive(_get(raw, "duration_s", _NUMBER, where, source),
-                             f"{where}duration_s", source)
+        duration = _positive(
+            _get(raw, "duration_s", _NUMBER, where, source,
+                 exercise.duration_s if exercise is not None else ...),
+            f"{where}duration_s", source)
+        if exercise is not None and "cues" not in raw and duration < exercise.duration_s:
+            raise ProgramError(source, f"{where}duration_s",
+                               f"{duration:g} s is too short for the {exercise.name} exercise, "
+                               f"which needs {exercise.duration_s:g} s")
         for j, cue in enumerate(cues, start=1):
             if not 0 <= cue.at_s < duration:
                 raise ProgramError(source, f"{where}cues[{j}].at_s",
                                    f"must fall inside the step (0 to {duration:g} s)")
         steps.append(Step(
-            title=_get(raw, "title", str, where, source, f"Step {i}"),
+            title=_get(raw, "title", str, where, source,
+                       exercise.title if exercise is not None else f"Step {i}"),
             angle=angle,
             duration_s=duration,
-            instruction=_get(raw, "instruction", str, where, source, ""),
+            instruction=_get(raw, "instruction", str, where, source,
+                             exercise.instruction if exercise is not None else ""),
             cues=tuple(cues),
+            exercise=exercise_name,
         ))
     ret = _get(data, "return", dict, "", source, {})
     for key in ret:

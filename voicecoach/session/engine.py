@@ -27,6 +27,9 @@ from voicecoach.session.events import DeviceLost, Event, Heard, Key, Tick, Unrec
 CHECKLIST = ("check_height", "check_ankles", "check_socks", "check_phone", "check_spotter",
              "check_stop")
 
+PAUSE_ANGLE = 30
+"""On the way up the user pauses at about this angle (degrees) to let their balance settle."""
+
 STOP_KEYS = frozenset({"enter", "space", "s"})
 READY_KEYS = frozenset({"enter", "space"})
 
@@ -460,14 +463,25 @@ class Engine:
         self._rise()
 
     def _rise(self) -> None:
+        if self._low_hold():
+            # Already at or below about 30 degrees: the pause happens where the user is.
+            self._pause_at_thirty()
+            return
         self._enter(Phase.RETURN_RISE)
         self._say("return_rise")
         rp = self.program.return_protocol
         self._stage_ends_at = self._now() + rp.rise_s
         self._after(rp.rise_s, self._pause_at_thirty)
 
-    def _pause_at_thirty(self, prompt_id: str = "return_pause") -> None:
+    def _low_hold(self) -> bool:
+        return max(step.angle for step in self.program.steps) <= PAUSE_ANGLE
+
+    def _pause_at_thirty(self, dizzy: bool = False) -> None:
         self._enter(Phase.RETURN_PAUSE)
+        if dizzy:
+            prompt_id = "return_dizzy_low" if self._low_hold() else "return_dizzy"
+        else:
+            prompt_id = "return_pause_low" if self._low_hold() else "return_pause"
         self._say(prompt_id)
         rp = self.program.return_protocol
         self._stage_ends_at = self._now() + rp.pause_s
@@ -487,7 +501,7 @@ class Engine:
             self._say("dizzy_after", instruction=False)
             return
         self._out.append(CutSpeech())
-        self._pause_at_thirty("return_dizzy")
+        self._pause_at_thirty(dizzy=True)
 
     def _release(self) -> None:
         self._say("release")

@@ -57,11 +57,18 @@ FIXED_PROMPTS: dict[str, str] = {
     "return_pause": (
         "Pause here at about thirty degrees. Breathe slowly and let your balance settle."
     ),
+    "return_pause_low": (
+        "Stay where you are for a moment. Breathe slowly and let your balance settle."
+    ),
     "return_upright": (
         "Now come up slowly until you are fully upright. Keep your ankles locked and stay still."
     ),
     "return_dizzy": (
         "Go back to about thirty degrees and wait there. Breathe slowly. "
+        "I will tell you when to go on."
+    ),
+    "return_dizzy_low": (
+        "Lean back a little, to where you were, and wait there. Breathe slowly. "
         "I will tell you when to go on."
     ),
     "dizzy_after": (

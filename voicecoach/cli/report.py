@@ -1,0 +1,79 @@
+"""`voicecoach report`: progress over the weeks, as a chart, a web page or a terminal summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from voicecoach.cli.common import db_option
+from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
+from voicecoach.cli.output import check_out_path, write_file
+from voicecoach.progress.history import History, load_history
+from voicecoach.store import StoreError
+
+SUFFIXES = (".png", ".html", ".htm")
+
+
+@click.command()
+@db_option
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to FILE.png (chart) or FILE.html (a page with the chart"
+                   " and tables, nothing else needed to open it). Default: a summary here.")
+@click.option("-w", "--weeks", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Show only the last N weeks (default: everything).")
+def report(db_path: Path | None, out: Path | None, weeks: int | None) -> None:
+    """Show progress: pain before and after each session, minutes inverted per
+    week, the daily measures, and the three success markers.
+
+    \b
+    The markers, each compared with your first week:
+      20% less pain by week 2         (your pain rating before each session)
+      30% better toe touch by week 6  (voicecoach track --toe-touch)
+      no night pain by month 3        (voicecoach track --night-pain/--no-night-pain)
+    Each shows as met, not yet, or not enough data, with the numbers behind it.
+    Week 1 is the first seven days anything was recorded. The markers always
+    use the whole history, whatever --weeks shows.
+
+    \b
+    Examples:
+      voicecoach report
+      voicecoach report --weeks 8
+      voicecoach report --out progress.png
+      voicecoach report --out progress.html    # to send to your clinician
+    """
+    from voicecoach.progress.report import (
+        build_report,
+        png_bytes,
+        render_html,
+        terminal_summary,
+    )
+
+    if out is not None:
+        check_out_path(out, SUFFIXES)
+    path = resolve_db_path(db_path)
+    if not path.exists() and path.parent.is_dir():
+        history = History(sessions=[], daily=[])  # nothing recorded: no database to create
+    else:
+        store = open_store(db_path)
+        try:
+            history = load_history(store)
+        except StoreError as e:
+            raise DatabaseProblem(str(e)) from None
+        finally:
+            store.close()
+    result = build_report(history, weeks=weeks, today=dt.date.today())
+    if out is None:
+        if result.empty:
+            click.echo("Nothing recorded yet: start a session (voicecoach start) or track a"
+                       " day (voicecoach track).")
+            return
+        Console().print(terminal_summary(result))
+        return
+    if out.suffix.lower() == ".png":
+        write_file(out, png_bytes(result))
+    else:
+        write_file(out, render_html(result))
+    click.echo(f"Wrote {out} ({result.period()}).")

@@ -1,0 +1,51 @@
+"""What can be tuned in the recogniser, each with its unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HearingSettings:
+    chunk_s: float = 0.03
+    """Length of the chunks the caller feeds (seconds); only used for documentation and eval."""
+
+    vad_on_db: float = 8.0
+    """A 10 ms frame counts as speech when its energy is this far above the noise floor (dB)."""
+
+    vad_off_db: float = 5.0
+    """Below this height above the noise floor a frame counts as a pause (dB)."""
+
+    vad_min_level_db: float = 20.0
+    """Frames quieter than this are never speech (dB of int16 mean square; 20 dB = RMS 10)."""
+
+    start_frames: int = 4
+    """Speech frames among the last `start_window` frames that open a segment (10 ms frames)."""
+
+    start_window: int = 6
+    """Window for `start_frames` (10 ms frames)."""
+
+    preroll_s: float = 0.3
+    """Audio kept before a segment opens, so a soft first consonant ("s" of stop) is decoded (s)."""
+
+    hangover_s: float = 0.3
+    """Pause that closes a segment (seconds): the main latency of words other than "stop"."""
+
+    max_segment_s: float = 3.0
+    """A segment longer than this is closed and a new one opened (seconds)."""
+
+    early_stop_chunks: int = 2
+    """Consecutive partial results ending in "stop" before it is checked early (chunks fed)."""
+
+    stop_threshold: float = 0.5
+    """Confidence (0..1) at or above which "stop" is reported; lower than the others on
+    purpose: a missed stop is worse than a false one."""
+
+    word_threshold: float = 0.5
+    """Confidence (0..1) at or above which any other word is reported."""
+
+    garbage_weight: float = 1.0
+    """Prior weight of the filler (phone loop) path against one command word (ratio)."""
+
+    dither: bool = True
+    """Add half-bit noise before feature extraction, so digital silence has a defined level."""

@@ -1,0 +1,119 @@
+"""The words the recogniser listens for, their pronunciations, and the grammars built from them.
+
+Each grammar is a loop of items; an item is a command word or one phone of
+the filler path. Speech that is not a command is cheaper to explain as a run
+of filler phones than as the nearest command, so it is rejected instead of
+forced onto a word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicecoach.session.commands import NUMBER_WORDS, STOP_SYNONYMS
+
+
+@dataclass(frozen=True)
+class GrammarWord:
+    name: str
+    """The decoder's word (unique in the dictionary)."""
+    canonical: str
+    """The vocabulary word it stands for."""
+    phones: str | None = None
+    """ARPAbet pronunciation to add; None when the model's dictionary has the word."""
+
+
+# Extra spellings are added as their own dictionary words, so a result names the variant heard.
+_STOP_VARIANTS = (
+    GrammarWord("stop", "stop"),
+    GrammarWord("stop_ao", "stop", "S T AO P"),  # British and Australian "stop"
+)
+_SYNONYM_PRONUNCIATIONS = {
+    "enough": None,
+    "halt": None,
+    "up": None,
+}
+
+_OTHER_WORDS = (
+    GrammarWord("yes", "yes"),
+    GrammarWord("yeah", "yes"),
+    GrammarWord("no", "no"),
+    GrammarWord("repeat", "repeat"),
+    GrammarWord("time", "time"),
+    GrammarWord("how_long", "time", "HH AW L AO NG"),
+    GrammarWord("ready", "ready"),
+    GrammarWord("dizzy", "dizzy"),
+    GrammarWord("help", "help"),
+    GrammarWord("numb", "numb"),
+    GrammarWord("vision", "vision"),
+    GrammarWord("headache", "headache"),
+)
+
+FILLER_PHONES = (
+    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG "
+    "OW OY P R S SH T TH UH UW V W Y Z ZH"
+).split()
+"""Context-independent phones of the bundled en-us model: the filler path."""
+
+FILLER_PREFIX = "filler_"
+
+MODES = ("any", "number", "confirm")
+
+
+def stop_words() -> tuple[GrammarWord, ...]:
+    """"stop" and the synonyms in STOP_SYNONYMS that have a known pronunciation."""
+    synonyms = tuple(
+        GrammarWord(word, "stop", _SYNONYM_PRONUNCIATIONS[word])
+        for word in sorted(STOP_SYNONYMS - {"stop"}) if word in _SYNONYM_PRONUNCIATIONS
+    )
+    return _STOP_VARIANTS + synonyms
+
+
+def number_words() -> tuple[GrammarWord, ...]:
+    return tuple(GrammarWord(w, w) for w in NUMBER_WORDS)
+
+
+def words_for(mode: str) -> tuple[GrammarWord, ...]:
+    """The command words a grammar in this mode holds; "stop" is in every mode."""
+    if mode == "number":
+        return stop_words() + number_words()
+    if mode == "confirm":
+        yes_no = tuple(w for w in _OTHER_WORDS if w.canonical in ("yes", "no"))
+        return stop_words() + number_words() + yes_no
+    if mode == "any":
+        return stop_words() + number_words() + _OTHER_WORDS
+    raise ValueError(f"unknown listening mode {mode!r}; expected one of {', '.join(MODES)}")
+
+
+def all_words() -> tuple[GrammarWord, ...]:
+    return words_for("any")
+
+
+def filler_words() -> tuple[GrammarWord, ...]:
+    return tuple(GrammarWord(FILLER_PREFIX + p.lower(), "", p) for p in FILLER_PHONES)
+
+
+def canonical_of(name: str) -> str | None:
+    """The vocabulary word a decoder word stands for; None for filler and silence."""
+    base = name.split("(")[0]
+    for word in all_words():
+        if word.name == base:
+            return word.canonical
+    return None
+
+
+def jsgf(mode: str, garbage_weight: float) -> str:
+    """A grammar for `mode`: any sequence of command words and filler phones.
+
+    Each command word has weight 1; the filler path as a whole has
+    `garbage_weight`, shared among its phones.
+    """
+    words = " | ".join(f"/1/ {w.name}" for w in words_for(mode))
+    fillers = " | ".join(w.name for w in filler_words())
+    return (
+        "#JSGF V1.0;\n"
+        f"grammar hear_{mode};\n"
+        "public <utterance> = <item>+;\n"
+        f"<item> = {words} | /{garbage_weight:g}/ <filler>;\n"
+        f"<filler> = {fillers};\n"
+    )

@@ -1,0 +1,354 @@
+"""Speech out through a real sound device (PortAudio via PyAudio), cut within one chunk.
+
+Three threads, none of them the caller's:
+
+- render: turns queued prompts into clips (pre-rendered, cached, or the
+  speech engine), in the order they were said;
+- play: writes the clip to the device in chunks of at most 20 ms and checks
+  for a cut between chunks; on a cut it closes the stream, which makes
+  PortAudio drop what is still buffered instead of playing it out;
+- watch: reports a device that stops taking audio (a write blocked for a
+  second), since a hung write cannot report itself.
+
+`say`, `cut`, `alert` and `close` return at once (close waits, at most
+`drain_timeout_s`, for queued speech to finish). Failures go to `on_failure`
+(the runner turns them into DeviceLost("speech")); nothing here raises into
+the caller after construction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from voicecoach.session.clock import Clock, MonotonicClock
+from voicecoach.session.ports import Playing
+from voicecoach.voice.devices import AudioDevice, find_device, open_portaudio
+from voicecoach.voice.pcm import RATE, resample
+from voicecoach.voice.speaking.clips import Clip, ClipMaker, alert_clip
+from voicecoach.voice.speaking.prerendered import PromptLibrary
+from voicecoach.voice.speaking.render import (
+    DEFAULT_VOICE,
+    Renderer,
+    SpeechEngineError,
+    VoiceSettings,
+)
+from voicecoach.voice.speaking.timeline_speaker import ALERT_GAP_S, CUT_ALERT_PAUSE_S
+
+if TYPE_CHECKING:
+    import pyaudio
+
+logger = logging.getLogger(__name__)
+
+CHUNK_S = 0.02
+"""Longest piece written to the device at once: a cut takes effect within one."""
+STALL_S = 1.0
+"""A write blocked this long means the device has stopped taking audio."""
+
+
+class SpeakerUnavailable(RuntimeError):
+    """The output device cannot be opened (the message says why, in plain words)."""
+
+
+@dataclass
+class _Request:
+    generation: int
+    prompt_id: str
+    text: str
+    clip: Clip | None = None
+
+
+class DeviceSpeaker:
+    def __init__(self, device: str | int | None = None, *, clock: Clock | None = None,
+                 on_failure: Callable[[str], None] | None = None,
+                 voice: VoiceSettings = DEFAULT_VOICE, renderer: Renderer | None = None,
+                 library: PromptLibrary | None = None, pa: pyaudio.PyAudio | None = None,
+                 chunk_s: float = CHUNK_S, alert_gap_s: float = ALERT_GAP_S,
+                 drain_timeout_s: float = 30.0) -> None:
+        self._clock = clock or MonotonicClock()
+        self._on_failure = on_failure
+        self._own_renderer = renderer is None
+        library = library if library is not None else PromptLibrary()
+        library.preload()  # urgent prompts must not wait for the disk
+        self._clips = ClipMaker(renderer or Renderer(voice), library)
+        self._own_pa = pa is None
+        self._pa = pa or open_portaudio()
+        try:
+            self.device: AudioDevice = find_device(self._pa, device, "output")
+            self.rate, self.channels = self._choose_format()
+            self._frames_per_chunk = max(1, int(self.rate * min(chunk_s, CHUNK_S)))
+            self._stream: Any = self._open_stream()
+        except Exception:
+            if self._own_pa:
+                self._pa.terminate()
+            raise
+        self._alert_gap_s = alert_gap_s
+        self._drain_timeout_s = drain_timeout_s
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._pending: deque[_Request] = deque()
+        self._in_flight = False
+        self._queue: deque[Clip] = deque()
+        self._current: Clip | None = None
+        self._playing: Playing | None = None
+        self._cut_requested = False
+        self._repeat: Clip | None = None
+        self._next_repeat_at = 0.0
+        self._closing = False
+        self._failure_reported = False
+        self._write_since: float | None = None
+        self.cuts_applied = 0
+        self._threads = [threading.Thread(target=target, name=f"speaker-{name}", daemon=True)
+                         for name, target in (("render", self._render_loop),
+                                              ("play", self._play_loop),
+                                              ("watch", self._watch_loop))]
+        for thread in self._threads:
+            thread.start()
+
+    # ---- the Speaker interface ----------------------------------------------------------
+
+    def say(self, prompt_id: str, text: str, *, urgent: bool = False) -> None:
+        if urgent:
+            self.cut()
+        clip = self._clips.ready(prompt_id, text)
+        with self._cond:
+            if self._closing:
+                return
+            if clip is not None and not self._pending and not self._in_flight:
+                self._queue.append(clip)
+            else:
+                self._pending.append(_Request(self._generation, prompt_id, text, clip))
+            self._cond.notify_all()
+
+    def cut(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._pending.clear()
+            self._queue.clear()
+            if self._current is not None:
+                self._cut_requested = True
+            self._playing = None
+            if self._repeat is not None:
+                self._next_repeat_at = max(self._next_repeat_at,
+                                           time.monotonic() + CUT_ALERT_PAUSE_S)
+            self._cond.notify_all()
+
+    def alert(self, sound: str, repeat: bool = False) -> None:
+        with self._cond:
+            if not sound:
+                self._repeat = None
+                if self._current is not None and self._current.is_alert:
+                    self._cut_requested = True
+            elif repeat:
+                self._repeat = alert_clip(sound)
+                self._next_repeat_at = time.monotonic()
+            elif not self._pending and not self._in_flight:
+                self._queue.append(alert_clip(sound))
+            else:
+                self._pending.append(_Request(self._generation, "", "", alert_clip(sound)))
+            self._cond.notify_all()
+
+    def now_playing(self) -> Playing | None:
+        with self._cond:
+            return self._playing
+
+    def idle(self) -> bool:
+        """Nothing sounding or queued (a repeating alert between two repeats counts as idle)."""
+        with self._cond:
+            return self._idle()
+
+    def close(self, drain: bool = True) -> None:
+        """Stop, after letting queued speech finish (at most drain_timeout_s) if drain."""
+        with self._cond:
+            if self._closing:
+                return
+            if drain:
+                deadline = time.monotonic() + self._drain_timeout_s
+                self._repeat = None
+                while not self._idle() and time.monotonic() < deadline:
+                    self._cond.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+            self._closing = True
+            self._repeat = None
+            self._cut_requested = self._current is not None
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        if not self._threads[1].is_alive():  # a hung write keeps the stream: leave it be
+            self._close_stream()
+            if self._own_pa:
+                self._pa.terminate()
+        if self._own_renderer and self._clips.renderer is not None:
+            self._clips.renderer.close()
+
+    # ---- threads ---------------------------------------------------------------------
+
+    def _render_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                request = self._pending.popleft()
+                self._in_flight = True
+            clip, error = request.clip, None
+            if clip is None:
+                try:
+                    clip = self._clips.make(request.prompt_id, request.text)
+                except SpeechEngineError as exc:
+                    error = exc
+            with self._cond:
+                self._in_flight = False
+                current = request.generation == self._generation
+                if current and clip is not None:
+                    self._queue.append(clip)
+                self._cond.notify_all()
+            if current and error is not None:
+                self._report(f"speech engine failed on prompt {request.prompt_id}: {error}")
+
+    def _play_loop(self) -> None:
+        while True:
+            with self._cond:
+                clip = None
+                while not self._closing:
+                    if self._queue:
+                        clip = self._queue.popleft()
+                        break
+                    if self._repeat is not None:
+                        wait = self._next_repeat_at - time.monotonic()
+                        if wait <= 0:
+                            clip = self._repeat
+                            break
+                        self._cond.wait(wait)
+                    else:
+                        self._cond.wait()
+                if clip is None:
+                    return
+                self._current = clip
+                self._cut_requested = False
+            self._play(clip)
+            with self._cond:
+                if clip is self._repeat:
+                    self._next_repeat_at = time.monotonic() + self._alert_gap_s
+                self._current = None
+                self._playing = None
+                self._cond.notify_all()
+
+    def _watch_loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._closing:
+                    return
+                self._cond.wait(0.2)
+                since = self._write_since
+            if since is not None and time.monotonic() - since > STALL_S:
+                self._report(f"the speaker '{self.device.name}' stopped taking audio")
+
+    # ---- playing ---------------------------------------------------------------------
+
+    def _play(self, clip: Clip) -> None:
+        if self._stream is None:
+            try:
+                self._stream = self._open_stream()
+            except SpeakerUnavailable as exc:
+                self._report(str(exc))
+                return
+        data = self._for_device(clip.samples)
+        frame_bytes = 2 * self.channels
+        step = self._frames_per_chunk * frame_bytes
+        latency = self._latency()
+        started = self._clock.now() + latency
+        with self._cond:
+            if not self._cut_requested:
+                self._playing = Playing(clip.prompt_id, clip.text, started,
+                                        started + clip.duration)
+        for offset in range(0, len(data), step):
+            if self._cut_requested or self._closing:
+                # Closing the stream drops what PortAudio and the sound server still hold.
+                self._close_stream()
+                self.cuts_applied += 1
+                return
+            self._write_since = time.monotonic()
+            try:
+                self._stream.write(data[offset: offset + step])
+            except Exception as exc:  # PyAudio raises OSError, or others on a dead stream
+                self._write_since = None
+                self._close_stream()
+                self._report(f"the speaker '{self.device.name}' failed: {exc}")
+                return
+            self._write_since = None
+            self._failure_reported = False
+
+    def _for_device(self, samples: np.ndarray) -> bytes:
+        if self.rate != RATE:
+            samples = resample(samples, RATE, self.rate)
+        if self.channels > 1:
+            samples = np.repeat(samples, self.channels)
+        return np.asarray(samples, dtype="<i2").tobytes()
+
+    def _latency(self) -> float:
+        try:
+            return float(self._stream.get_output_latency())
+        except Exception:
+            return 0.0
+
+    def _choose_format(self) -> tuple[int, int]:
+        import pyaudio
+
+        for rate, channels in ((RATE, 1), (self.device.default_rate, 1),
+                               (self.device.default_rate, 2)):
+            if channels > self.device.max_output_channels:
+                continue
+            try:
+                if self._pa.is_format_supported(rate, output_device=self.device.index,
+                                                output_channels=channels,
+                                                output_format=pyaudio.paInt16):
+                    return rate, channels
+            except ValueError:
+                continue
+        raise SpeakerUnavailable(f"the speaker '{self.device.name}' takes none of 16 kHz mono, "
+                                 f"{self.device.default_rate} Hz mono or stereo")
+
+    def _open_stream(self) -> Any:
+        import pyaudio
+
+        try:
+            return self._pa.open(rate=self.rate, channels=self.channels,
+                                 format=pyaudio.paInt16, output=True,
+                                 output_device_index=self.device.index,
+                                 frames_per_buffer=self._frames_per_chunk)
+        except Exception as exc:
+            raise SpeakerUnavailable(
+                f"cannot open the speaker '{self.device.name}': {exc}") from exc
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.close()
+        except Exception as exc:
+            logger.debug("closing the output stream: %s", exc)
+
+    def _idle(self) -> bool:
+        return (not self._pending and not self._in_flight and not self._queue
+                and self._current is None)
+
+    def _report(self, detail: str) -> None:
+        with self._cond:
+            if self._failure_reported or self._closing:
+                return
+            self._failure_reported = True
+        logger.error("%s", detail)
+        if self._on_failure is not None:
+            try:
+                self._on_failure(detail)
+            except Exception:
+                logger.exception("on_failure callback raised")

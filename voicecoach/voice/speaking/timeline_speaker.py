@@ -1,0 +1,214 @@
+"""A speaker with no sound card: everything said goes into a WAV on the session clock's timeline.
+
+For `voicecoach start --audio-out OUT.wav`. It never sleeps and never reads the
+wall clock: it reads the Clock it is given (a FakeClock under --fast), so a
+prompt said at clock time t starts at sample round(t * 16000), or when what is
+queued before it ends, and a cut at t silences everything after t. Positions
+are whole samples, so tests can check them exactly.
+
+The same rules as DeviceSpeaker: prompts queue one after another; urgent
+prompts cut first; a repeating alert sounds in the gaps between prompts, every
+`alert_gap_s`, until alert(""). Samples before the clock's now are final, so
+they are written out as the clock moves (every `flush_every_s`) and the file
+is a valid WAV at any moment: a crash keeps all but the last second.
+"""
+
+from __future__ import annotations
+
+import logging
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from voicecoach.session.clock import Clock
+from voicecoach.session.ports import Playing
+from voicecoach.voice.pcm import RATE, SAMPLE_WIDTH
+from voicecoach.voice.speaking.clips import Clip, ClipMaker, alert_clip
+from voicecoach.voice.speaking.prerendered import PromptLibrary
+from voicecoach.voice.speaking.render import (
+    DEFAULT_VOICE,
+    Renderer,
+    SpeechEngineError,
+    VoiceSettings,
+)
+
+logger = logging.getLogger(__name__)
+
+ALERT_GAP_S = 1.5
+"""Silence between repeats of a repeating alert (seconds)."""
+CUT_ALERT_PAUSE_S = 0.3
+"""After a cut, a repeating alert waits this long so the urgent prompt that follows goes first."""
+
+
+@dataclass
+class _Segment:
+    start: int
+    """First sample (on the session timeline)."""
+    end: int
+    """One past the last sample that sounds (earlier than start + len after a cut)."""
+    clip: Clip
+    repeat: bool = False
+    """An instance of a repeating alert."""
+
+
+class TimelineSpeaker:
+    def __init__(self, clock: Clock, out_path: Path | None = None, *,
+                 voice: VoiceSettings = DEFAULT_VOICE, renderer: Renderer | None = None,
+                 library: PromptLibrary | None = None,
+                 on_failure: Callable[[str], None] | None = None,
+                 alert_gap_s: float = ALERT_GAP_S, flush_every_s: float = 1.0) -> None:
+        self._clock = clock
+        self._own_renderer = renderer is None
+        self._clips = ClipMaker(renderer or Renderer(voice),
+                                library if library is not None else PromptLibrary())
+        self._on_failure = on_failure
+        self._alert_gap = round(alert_gap_s * RATE)
+        self._flush_every = round(flush_every_s * RATE)
+        self._segments: list[_Segment] = []
+        self._ended_before = 0  # end of segments already written and forgotten
+        self._repeat: Clip | None = None
+        self._next_repeat = 0
+        self._written = 0
+        self._memory: list[np.ndarray] | None = [] if out_path is None else None
+        self._file: IO[bytes] | None = None
+        self._wav: wave.Wave_write | None = None
+        if out_path is not None:
+            # Both stay open for the whole session and are closed in close().
+            self._file = out_path.open("wb")
+            self._wav = wave.open(self._file, "wb")  # noqa: SIM115
+            self._wav.setnchannels(1)
+            self._wav.setsampwidth(SAMPLE_WIDTH)
+            self._wav.setframerate(RATE)
+        self._closed = False
+
+    # ---- the Speaker interface ----------------------------------------------------------
+
+    def say(self, prompt_id: str, text: str, *, urgent: bool = False) -> None:
+        now = self._advance()
+        if urgent:
+            self._cut_at(now)
+        try:
+            clip = self._clips.make(prompt_id, text)
+        except SpeechEngineError as exc:
+            self._fail(f"speech engine failed on prompt {prompt_id}: {exc}")
+            return
+        self._place(clip, max(now, self._queue_end()))
+
+    def cut(self) -> None:
+        self._cut_at(self._advance())
+
+    def alert(self, sound: str, repeat: bool = False) -> None:
+        now = self._advance()
+        if not sound:
+            self._repeat = None
+            for segment in self._segments:
+                if segment.repeat and segment.end > now:
+                    segment.end = max(segment.start, now)
+            self._segments = [s for s in self._segments if s.end > s.start]
+            return
+        clip = alert_clip(sound)
+        if repeat:
+            self._repeat = clip
+            self._next_repeat = now
+            self._advance()
+        else:
+            self._place(clip, max(now, self._queue_end()))
+
+    def now_playing(self) -> Playing | None:
+        now = self._advance()
+        for segment in self._segments:
+            if segment.start <= now < segment.end:
+                return Playing(segment.clip.prompt_id, segment.clip.text,
+                               segment.start / RATE, segment.end / RATE)
+        return None
+
+    def idle(self) -> bool:
+        """Nothing sounding or queued (a repeating alert between two repeats counts as idle)."""
+        now = self._advance()
+        return all(segment.end <= now for segment in self._segments)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        now = self._advance()
+        self._repeat = None
+        self._write_until(max(now, self._queue_end()))
+        self._closed = True
+        if self._wav is not None and self._file is not None:
+            self._wav.close()
+            self._file.close()
+        if self._own_renderer and self._clips.renderer is not None:
+            self._clips.renderer.close()
+
+    # ---- extras ----------------------------------------------------------------------
+
+    def audio(self) -> np.ndarray:
+        """Everything written so far (only kept in memory when there is no out_path)."""
+        if self._memory is None:
+            raise RuntimeError("audio() is only kept for a TimelineSpeaker without out_path")
+        return np.concatenate(self._memory) if self._memory else np.zeros(0, dtype=np.int16)
+
+    # ---- the timeline ------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return round(self._clock.now() * RATE)
+
+    def _queue_end(self) -> int:
+        return max([self._ended_before, *(s.end for s in self._segments)])
+
+    def _place(self, clip: Clip, start: int, repeat: bool = False) -> None:
+        if len(clip.samples):
+            self._segments.append(_Segment(start, start + len(clip.samples), clip, repeat))
+
+    def _advance(self) -> int:
+        """Bring the timeline up to the clock: repeats that fell due, and the file."""
+        if self._closed:
+            raise RuntimeError("the speaker is closed")
+        now = self._now()
+        while self._repeat is not None:
+            start = max(self._next_repeat, self._queue_end())
+            if start > now:
+                break
+            self._place(self._repeat, start, repeat=True)
+            self._next_repeat = start + len(self._repeat.samples) + self._alert_gap
+        if now - self._written >= self._flush_every:
+            self._write_until(now)
+        return now
+
+    def _cut_at(self, now: int) -> None:
+        for segment in self._segments:
+            if segment.end > now:
+                segment.end = max(segment.start, now)
+        self._segments = [s for s in self._segments if s.end > s.start]
+        if self._repeat is not None:
+            self._next_repeat = max(self._next_repeat, now + round(CUT_ALERT_PAUSE_S * RATE))
+
+    def _write_until(self, upto: int) -> None:
+        if upto <= self._written:
+            return
+        mix = np.zeros(upto - self._written, dtype=np.int32)
+        for segment in self._segments:
+            lo, hi = max(segment.start, self._written), min(segment.end, upto)
+            if lo < hi:
+                mix[lo - self._written: hi - self._written] += (
+                    segment.clip.samples[lo - segment.start: hi - segment.start])
+        block = np.clip(mix, -32768, 32767).astype("<i2")
+        if self._wav is not None and self._file is not None:
+            self._wav.writeframes(block.tobytes())  # also patches the header's lengths
+            self._file.flush()
+        if self._memory is not None:
+            self._memory.append(block.astype(np.int16))
+        self._written = upto
+        done = [s for s in self._segments if s.end <= upto]
+        if done:
+            self._ended_before = max(self._ended_before, *(s.end for s in done))
+            self._segments = [s for s in self._segments if s.end > upto]
+
+    def _fail(self, detail: str) -> None:
+        logger.error("%s", detail)
+        if self._on_failure is not None:
+            self._on_failure(detail)
