@@ -6,6 +6,9 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 
+# Private PulseAudio server fixtures (pulse_server, pulse_env, fresh_pulse): tests/pulse.py.
+pytest_plugins = ["pulse"]
+
 
 @pytest.fixture(autouse=True)
 def _voicecoach_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

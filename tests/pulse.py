@@ -14,7 +14,7 @@ desktop's sound server, and works as root. It has:
 PyAudio reaches it through ALSA's pulse plugin (Debian libasound2-plugins),
 guided by PULSE_SERVER / PULSE_SINK / PULSE_SOURCE in the environment.
 
-Use as a fixture (`pulse_server`, `pulse_env`) or from a script:
+Use as fixtures (`pulse_server`, `pulse_env`, `fresh_pulse`) or from a script:
 
     with PulseServer(Path("/tmp/x")) as server, server.environment():
         ...
@@ -222,6 +222,12 @@ class PulseServer:
             self.unload_module(self.loopback_module)
             self.loopback_module = None
 
+    def crash(self) -> None:
+        """Kill the daemon outright, as a crash would: clients lose their connection."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
     def stop(self) -> None:
         for clock in self._clocks:
             clock.kill()
@@ -359,3 +365,35 @@ def last_sound_time(samples: np.ndarray, t0: float, threshold: float = 200.0,
     if len(loud) == 0:
         return None
     return t0 + (loud[-1] + 1) * window / RATE
+
+
+# ---- pytest fixtures (tests/conftest.py loads this module as a plugin) ------------------
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - scripts use PulseServer without pytest
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture(scope="module")
+    def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+        """One private PulseAudio server for the test module; stopped at teardown."""
+        with PulseServer(tmp_path_factory.mktemp("pulse")) as server:
+            yield server
+
+    @pytest.fixture
+    def pulse_env(pulse_server: PulseServer,
+                  monkeypatch: pytest.MonkeyPatch) -> PulseServer:
+        """The module's server, with this test's environment pointing at it."""
+        for key, value in pulse_server.client_env().items():
+            monkeypatch.setenv(key, value)
+        return pulse_server
+
+    @pytest.fixture
+    def fresh_pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseServer]:
+        """A server of its own, for tests that break it (remove the mic, kill the daemon)."""
+        with PulseServer(tmp_path / "pulse") as server:
+            for key, value in server.client_env().items():
+                monkeypatch.setenv(key, value)
+            yield server

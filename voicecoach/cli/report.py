@@ -12,6 +12,7 @@ from voicecoach.cli.common import db_option
 from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.history import History, load_history
+from voicecoach.progress.report import build_report
 from voicecoach.store import StoreError
 
 SUFFIXES = (".png", ".html", ".htm")
@@ -44,13 +45,6 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None) -> None:
       voicecoach report --out progress.png
       voicecoach report --out progress.html    # to send to your clinician
     """
-    from voicecoach.progress.report import (
-        build_report,
-        png_bytes,
-        render_html,
-        terminal_summary,
-    )
-
     if out is not None:
         check_out_path(out, SUFFIXES)
     path = resolve_db_path(db_path)
@@ -70,10 +64,17 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None) -> None:
             click.echo("Nothing recorded yet: start a session (voicecoach start) or track a"
                        " day (voicecoach track).")
             return
+        from voicecoach.progress.terminal import terminal_summary
+
         Console().print(terminal_summary(result))
         return
+    # Imported only here: matplotlib takes longer to load than the summary takes to show.
     if out.suffix.lower() == ".png":
+        from voicecoach.progress.chart import png_bytes
+
         write_file(out, png_bytes(result))
     else:
+        from voicecoach.progress.page import render_html
+
         write_file(out, render_html(result))
     click.echo(f"Wrote {out} ({result.period()}).")

@@ -1,8 +1,13 @@
-"""Progress the user and their clinician can see: daily tracking, success markers,
-the report (chart, web page, terminal summary) and exports (CSV, JSON, FHIR).
+"""Progress the user and their clinician can see.
 
-Reads the sessions through `voicecoach.store.Store`; the daily measures live in
-the `daily` table (migration m006) and are written by `tracking.record_daily`.
+- tracking.py  the daily measures (`record_daily`, `daily_entries`), table `daily` (m006)
+- history.py   sessions and daily records on one calendar of weeks
+- markers.py   the three success markers, each defined in its docstring
+- report.py    what a report shows; drawn by chart.py (PNG), page.py (HTML), terminal.py
+- export.py    CSV and JSON (schema: export.schema.json); fhir.py: a FHIR R4 Bundle
+
+Sessions are read through `voicecoach.store.Store`. Nothing here imports
+matplotlib except chart.py and page.py.
 """
 
 from voicecoach.progress.history import History, load_history

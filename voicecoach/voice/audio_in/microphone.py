@@ -10,7 +10,7 @@ Two threads, so a slow consumer can never make the device overflow:
   no audio for `no_audio_s` (a device that vanished, a read that never
   returns) or a read error is reported once through `on_failure(detail)`.
 
-Exact digital silence for `no_audio_s` is reported as a lost microphone too.
+Exact digital silence for `DIGITAL_SILENCE_S` is reported as a lost microphone too.
 A real microphone always carries some noise; all-zero samples mean it is
 muted by the system, or gone: PulseAudio and PipeWire quietly move a stream
 whose microphone was unplugged to another source, often the speaker's
@@ -43,6 +43,8 @@ CHUNK_S = 0.03
 """Chunk length delivered to the recogniser (seconds): 480 samples at 16 kHz."""
 NO_AUDIO_S = 0.8
 """No audio at all for this long means the microphone is gone (reported within a second)."""
+DIGITAL_SILENCE_S = 0.5
+"""All-zero audio for this long means a vanished or system-muted microphone."""
 BUFFER_S = 10.0
 """How far the consumer may fall behind before the oldest audio is dropped."""
 DROP_TOLERANCE_S = 0.25
@@ -177,7 +179,7 @@ class MicrophoneSource:
                 zeros_since = None
             elif self._silence_is_loss:
                 zeros_since = zeros_since or time.monotonic()
-                if time.monotonic() - zeros_since > self._no_audio_s:
+                if time.monotonic() - zeros_since > DIGITAL_SILENCE_S:
                     self._put(_Failure(
                         f"the microphone '{self.device.name}' gives only digital silence: "
                         "it may be unplugged, or muted by the system"))

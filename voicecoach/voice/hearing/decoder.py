@@ -66,10 +66,9 @@ class SphinxDecoder:
             self.decoder = pocketsphinx.Decoder(**config)
         except (RuntimeError, ValueError) as exc:
             raise HearingSetupError(f"pocketsphinx could not load its English model: {exc}") from exc
-        self._log_base = math.log(float(self.decoder.config["logbase"]))
         self._add_words()
         for mode in vocabulary.MODES:
-            grammar = vocabulary.jsgf(mode, settings.garbage_weight)
+            grammar = vocabulary.jsgf(mode)
             try:
                 self.decoder.add_jsgf_string(grammar_search(mode), grammar)
             except (RuntimeError, ValueError) as exc:
@@ -81,11 +80,11 @@ class SphinxDecoder:
         self.in_utterance = False
 
     def _add_words(self) -> None:
-        extra = [w for w in vocabulary.all_words() + vocabulary.filler_words() if w.phones]
+        extra = [w for w in vocabulary.all_words() if w.phones]
         for i, word in enumerate(extra):
             if self.decoder.lookup_word(word.name) is None:
                 self.decoder.add_word(word.name, word.phones, i == len(extra) - 1)
-        missing = [w.name for w in vocabulary.all_words() + vocabulary.filler_words()
+        missing = [w.name for w in vocabulary.all_words()
                    if self.decoder.lookup_word(w.name) is None]
         if missing:
             raise HearingSetupError(f"words missing from the dictionary: {', '.join(missing)}")
@@ -121,5 +120,11 @@ class SphinxDecoder:
         self.decoder.start_utt()
         self.decoder.process_raw(pcm, False, True)
         self.decoder.end_utt()
-        return [Segment(s.word, s.start_frame, s.end_frame, s.ascore * self._log_base)
+        return [Segment(s.word, s.start_frame, s.end_frame, _ln(s.ascore))
                 for s in (self.decoder.seg() or [])]
+
+
+def _ln(probability: float) -> float:
+    # The binding hands back the segment's acoustic score as a probability; very poor
+    # matches underflow to 0.
+    return math.log(probability) if probability > 0 else -700.0

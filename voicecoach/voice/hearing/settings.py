@@ -44,8 +44,5 @@ class HearingSettings:
     word_threshold: float = 0.5
     """Confidence (0..1) at or above which any other word is reported."""
 
-    garbage_weight: float = 1.0
-    """Prior weight of the filler (phone loop) path against one command word (ratio)."""
-
     dither: bool = True
     """Add half-bit noise before feature extraction, so digital silence has a defined level."""

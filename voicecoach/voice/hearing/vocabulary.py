@@ -1,9 +1,10 @@
 """The words the recogniser listens for, their pronunciations, and the grammars built from them.
 
-Each grammar is a loop of items; an item is a command word or one phone of
-the filler path. Speech that is not a command is cheaper to explain as a run
-of filler phones than as the nearest command, so it is rejected instead of
-forced onto a word.
+A grammar always names one of its words, whatever was said: rejection of
+other speech and noise is the confidence check's job (voicecoach.voice.hearing.confidence).
+A phone loop inside the grammar was tried as the filler path: pocketsphinx's
+grammar search became 5-300 times slower and its speed depended on the
+filler's weight, so the phone loop runs as a separate search instead.
 """
 
 from __future__ import annotations
@@ -49,14 +50,6 @@ _OTHER_WORDS = (
     GrammarWord("headache", "headache"),
 )
 
-FILLER_PHONES = (
-    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG "
-    "OW OY P R S SH T TH UH UW V W Y Z ZH"
-).split()
-"""Context-independent phones of the bundled en-us model: the filler path."""
-
-FILLER_PREFIX = "filler_"
-
 MODES = ("any", "number", "confirm")
 
 
@@ -89,10 +82,6 @@ def all_words() -> tuple[GrammarWord, ...]:
     return words_for("any")
 
 
-def filler_words() -> tuple[GrammarWord, ...]:
-    return tuple(GrammarWord(FILLER_PREFIX + p.lower(), "", p) for p in FILLER_PHONES)
-
-
 def canonical_of(name: str) -> str | None:
     """The vocabulary word a decoder word stands for; None for filler and silence."""
     base = name.split("(")[0]
@@ -102,18 +91,7 @@ def canonical_of(name: str) -> str | None:
     return None
 
 
-def jsgf(mode: str, garbage_weight: float) -> str:
-    """A grammar for `mode`: any sequence of command words and filler phones.
-
-    Each command word has weight 1; the filler path as a whole has
-    `garbage_weight`, shared among its phones.
-    """
-    words = " | ".join(f"/1/ {w.name}" for w in words_for(mode))
-    fillers = " | ".join(w.name for w in filler_words())
-    return (
-        "#JSGF V1.0;\n"
-        f"grammar hear_{mode};\n"
-        "public <utterance> = <item>+;\n"
-        f"<item> = {words} | /{garbage_weight:g}/ <filler>;\n"
-        f"<filler> = {fillers};\n"
-    )
+def jsgf(mode: str) -> str:
+    """A grammar for `mode`: exactly one of its command words."""
+    words = " | ".join(w.name for w in words_for(mode))
+    return f"#JSGF V1.0;\ngrammar hear_{mode};\npublic <command> = {words};\n"

@@ -40,7 +40,7 @@ from voicecoach.voice.speaking.render import (
     SpeechEngineError,
     VoiceSettings,
 )
-from voicecoach.voice.speaking.timeline_speaker import ALERT_GAP_S, CUT_ALERT_PAUSE_S
+from voicecoach.voice.speaking.timeline_speaker import ALERT_GAP_S
 
 if TYPE_CHECKING:
     import pyaudio
@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK_S = 0.02
 """Longest piece written to the device at once: a cut takes effect within one."""
+UNDERFLOW = -9980
+"""PortAudio's paOutputUnderflowed: the device ran out of audio (a stutter, not a failure)."""
 STALL_S = 1.0
 """A write blocked this long means the device has stopped taking audio."""
 
@@ -100,11 +102,16 @@ class DeviceSpeaker:
         self._playing: Playing | None = None
         self._cut_requested = False
         self._repeat: Clip | None = None
-        self._next_repeat_at = 0.0
+        self._repeat_armed_at: float | None = None  # until the first instance plays
+        self._quiet_since = time.monotonic()
         self._closing = False
         self._failure_reported = False
         self._write_since: float | None = None
-        self.cuts_applied = 0
+        self.underruns = 0
+        """Writes after which PortAudio said the device had run dry (audible stutters)."""
+        self.drop_buffer_on_cut = True
+        """Close the stream on a cut so buffered audio is dropped (False: let it play out;
+        only for measuring the difference, see scripts/bench_speech_cut.py)."""
         self._threads = [threading.Thread(target=target, name=f"speaker-{name}", daemon=True)
                          for name, target in (("render", self._render_loop),
                                               ("play", self._play_loop),
@@ -134,10 +141,8 @@ class DeviceSpeaker:
             self._queue.clear()
             if self._current is not None:
                 self._cut_requested = True
+                self._quiet_since = time.monotonic()
             self._playing = None
-            if self._repeat is not None:
-                self._next_repeat_at = max(self._next_repeat_at,
-                                           time.monotonic() + CUT_ALERT_PAUSE_S)
             self._cond.notify_all()
 
     def alert(self, sound: str, repeat: bool = False) -> None:
@@ -148,7 +153,7 @@ class DeviceSpeaker:
                     self._cut_requested = True
             elif repeat:
                 self._repeat = alert_clip(sound)
-                self._next_repeat_at = time.monotonic()
+                self._repeat_armed_at = time.monotonic()
             elif not self._pending and not self._in_flight:
                 self._queue.append(alert_clip(sound))
             else:
@@ -222,9 +227,12 @@ class DeviceSpeaker:
                         clip = self._queue.popleft()
                         break
                     if self._repeat is not None:
-                        wait = self._next_repeat_at - time.monotonic()
+                        due = (self._repeat_armed_at if self._repeat_armed_at is not None
+                               else self._quiet_since + self._alert_gap_s)
+                        wait = due - time.monotonic()
                         if wait <= 0:
                             clip = self._repeat
+                            self._repeat_armed_at = None
                             break
                         self._cond.wait(wait)
                     else:
@@ -235,8 +243,11 @@ class DeviceSpeaker:
                 self._cut_requested = False
             self._play(clip)
             with self._cond:
-                if clip is self._repeat:
-                    self._next_repeat_at = time.monotonic() + self._alert_gap_s
+                more = bool(self._queue) and not self._closing
+            if not more:
+                self._pause_stream()
+            with self._cond:
+                self._quiet_since = time.monotonic()
                 self._current = None
                 self._playing = None
                 self._cond.notify_all()
@@ -254,17 +265,24 @@ class DeviceSpeaker:
     # ---- playing ---------------------------------------------------------------------
 
     def _play(self, clip: Clip) -> None:
-        if self._stream is None:
-            try:
+        # A clip that follows another waits for the device buffer to play out first.
+        follows = self._stream is not None
+        try:
+            if self._stream is None:
                 self._stream = self._open_stream()
-            except SpeakerUnavailable as exc:
-                self._report(str(exc))
-                return
+            elif self._stream.is_stopped():
+                self._stream.start_stream()
+                follows = False
+        except SpeakerUnavailable as exc:
+            self._report(str(exc))
+            return
+        except Exception as exc:
+            self._write_failed(exc)
+            return
         data = self._for_device(clip.samples)
         frame_bytes = 2 * self.channels
         step = self._frames_per_chunk * frame_bytes
-        latency = self._latency()
-        started = self._clock.now() + latency
+        started = self._clock.now() + (self._latency() if follows else 0.0)
         with self._cond:
             if not self._cut_requested:
                 self._playing = Playing(clip.prompt_id, clip.text, started,
@@ -272,19 +290,30 @@ class DeviceSpeaker:
         for offset in range(0, len(data), step):
             if self._cut_requested or self._closing:
                 # Closing the stream drops what PortAudio and the sound server still hold.
-                self._close_stream()
-                self.cuts_applied += 1
+                if self.drop_buffer_on_cut or self._closing:
+                    self._close_stream()
                 return
             self._write_since = time.monotonic()
             try:
-                self._stream.write(data[offset: offset + step])
-            except Exception as exc:  # PyAudio raises OSError, or others on a dead stream
-                self._write_since = None
-                self._close_stream()
-                self._report(f"the speaker '{self.device.name}' failed: {exc}")
+                self._stream.write(data[offset: offset + step], exception_on_underflow=True)
+            except OSError as exc:
+                if getattr(exc, "errno", None) != UNDERFLOW:
+                    self._write_failed(exc)
+                    return
+                # The chunk was written; the flag says the device ran dry before it,
+                # which is expected after silence, a stutter in the middle of a clip.
+                if offset:
+                    self.underruns += 1
+            except Exception as exc:  # a dead stream can raise other errors too
+                self._write_failed(exc)
                 return
             self._write_since = None
             self._failure_reported = False
+
+    def _write_failed(self, exc: Exception) -> None:
+        self._write_since = None
+        self._close_stream()
+        self._report(f"the speaker '{self.device.name}' failed: {exc}")
 
     def _for_device(self, samples: np.ndarray) -> bytes:
         if self.rate != RATE:
@@ -327,6 +356,21 @@ class DeviceSpeaker:
         except Exception as exc:
             raise SpeakerUnavailable(
                 f"cannot open the speaker '{self.device.name}': {exc}") from exc
+
+    def _pause_stream(self) -> None:
+        """Let the last words play out, then stop the stream until the next clip.
+
+        A stream left running with nothing to play underruns, and through
+        PulseAudio's ALSA plugin the next clip written after that can be lost.
+        """
+        if self._stream is None:
+            return
+        try:
+            if not self._stream.is_stopped():
+                self._stream.stop_stream()
+        except Exception as exc:
+            logger.debug("stopping the output stream: %s", exc)
+            self._close_stream()
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None

@@ -93,9 +93,11 @@ class _Worker:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None)
         except OSError as exc:
             raise SpeechEngineError(f"could not start the speech engine process: {exc}") from exc
-        ready = self._read_answer(self._start_timeout_s)
-        if not ready.get("ready"):  # pragma: no cover - _read_answer raises on errors
-            raise SpeechEngineError("the speech engine did not start")
+        try:
+            self._read_answer(self._start_timeout_s)
+        except SpeechEngineError:
+            self.stop()
+            raise
 
     def _read_answer(self, timeout_s: float) -> dict[str, Any]:
         assert self._process is not None and self._process.stdout is not None

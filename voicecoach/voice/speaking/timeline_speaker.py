@@ -7,8 +7,9 @@ queued before it ends, and a cut at t silences everything after t. Positions
 are whole samples, so tests can check them exactly.
 
 The same rules as DeviceSpeaker: prompts queue one after another; urgent
-prompts cut first; a repeating alert sounds in the gaps between prompts, every
-`alert_gap_s`, until alert(""). Samples before the clock's now are final, so
+prompts cut first; a repeating alert sounds at once (after what is sounding),
+then again each time the speaker has been quiet for `alert_gap_s`, until
+alert(""); a cut stops the alert sounding but leaves it armed. Samples before the clock's now are final, so
 they are written out as the clock moves (every `flush_every_s`) and the file
 is a valid WAV at any moment: a crash keeps all but the last second.
 """
@@ -39,9 +40,7 @@ from voicecoach.voice.speaking.render import (
 logger = logging.getLogger(__name__)
 
 ALERT_GAP_S = 1.5
-"""Silence between repeats of a repeating alert (seconds)."""
-CUT_ALERT_PAUSE_S = 0.3
-"""After a cut, a repeating alert waits this long so the urgent prompt that follows goes first."""
+"""Quiet time before a repeating alert sounds again (seconds)."""
 
 
 @dataclass
@@ -71,7 +70,7 @@ class TimelineSpeaker:
         self._segments: list[_Segment] = []
         self._ended_before = 0  # end of segments already written and forgotten
         self._repeat: Clip | None = None
-        self._next_repeat = 0
+        self._repeat_armed_at: int | None = None  # until the first instance is placed
         self._written = 0
         self._memory: list[np.ndarray] | None = [] if out_path is None else None
         self._file: IO[bytes] | None = None
@@ -113,7 +112,7 @@ class TimelineSpeaker:
         clip = alert_clip(sound)
         if repeat:
             self._repeat = clip
-            self._next_repeat = now
+            self._repeat_armed_at = now
             self._advance()
         else:
             self._place(clip, max(now, self._queue_end()))
@@ -170,11 +169,14 @@ class TimelineSpeaker:
             raise RuntimeError("the speaker is closed")
         now = self._now()
         while self._repeat is not None:
-            start = max(self._next_repeat, self._queue_end())
+            if self._repeat_armed_at is not None:
+                start = max(self._repeat_armed_at, self._queue_end())
+            else:
+                start = self._queue_end() + self._alert_gap
             if start > now:
                 break
             self._place(self._repeat, start, repeat=True)
-            self._next_repeat = start + len(self._repeat.samples) + self._alert_gap
+            self._repeat_armed_at = None
         if now - self._written >= self._flush_every:
             self._write_until(now)
         return now
@@ -184,8 +186,6 @@ class TimelineSpeaker:
             if segment.end > now:
                 segment.end = max(segment.start, now)
         self._segments = [s for s in self._segments if s.end > s.start]
-        if self._repeat is not None:
-            self._next_repeat = max(self._next_repeat, now + round(CUT_ALERT_PAUSE_S * RATE))
 
     def _write_until(self, upto: int) -> None:
         if upto <= self._written:

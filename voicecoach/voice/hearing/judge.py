@@ -1,0 +1,76 @@
+"""The second look at a stretch of speech: which command word, and how sure.
+
+The grammar search names the closest command word and where it lies; the
+phone loop (any sequence of English phones) explains the same frames as well
+as the model can without a vocabulary. A real command scores nearly as well
+as the phone loop; other words, noise and breath fall far behind it. That gap
+per frame, with a few shape features, is turned into a calibrated confidence
+(voicecoach.voice.hearing.confidence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicecoach.voice.hearing import vocabulary
+from voicecoach.voice.hearing.decoder import (
+    FRAME_S,
+    PHONE_SEARCH,
+    Segment,
+    SphinxDecoder,
+    grammar_search,
+)
+
+SILENCE_PHONES = frozenset({"SIL", "+NSN+", "+SPN+", "+BREATH+", "+COUGH+", "+NOISE+"})
+_MARGIN_FRAMES = 8
+"""Phone-loop speech this close to the word counts as part of it (10 ms frames)."""
+
+
+@dataclass(frozen=True)
+class Features:
+    name: str
+    """The grammar's word."""
+    start_frame: int
+    end_frame: int
+    ratio: float
+    """(word score - phone loop score) per frame over the word (natural log; <= 0 mostly)."""
+    frames: int
+    """Length of the word (10 ms frames)."""
+    speech_outside: float
+    """Phone-loop speech outside the word (seconds): a longer utterance around it."""
+    silence_inside: float
+    """Share of the word's frames the phone loop calls silence or noise (0..1)."""
+    transcript: str
+
+
+def _phone_score(phones: list[Segment], start: int, end: int) -> float:
+    total = 0.0
+    for p in phones:
+        overlap = min(end, p.end_frame) - max(start, p.start_frame) + 1
+        if overlap > 0:
+            total += p.ascore * overlap / p.frames
+    return total
+
+
+def judge(decoder: SphinxDecoder, pcm: bytes, mode: str) -> Features | None:
+    """Decode a stretch of audio (int16 bytes) both ways; None if it holds no command word."""
+    words = [s for s in decoder.decode(pcm, grammar_search(mode))
+             if vocabulary.canonical_of(s.name) is not None]
+    if not words:
+        return None
+    word = max(words, key=lambda s: s.frames)
+    phones = [p for p in decoder.decode(pcm, PHONE_SEARCH) if p.name not in ("<s>", "</s>")]
+    sf, ef = word.start_frame, word.end_frame
+    ratio = (word.ascore - _phone_score(phones, sf, ef)) / word.frames
+    outside = 0
+    silent = 0
+    for p in phones:
+        speech = p.name not in SILENCE_PHONES
+        for f in range(p.start_frame, p.end_frame + 1):
+            if sf <= f <= ef:
+                silent += not speech
+            elif speech and not (sf - _MARGIN_FRAMES <= f <= ef + _MARGIN_FRAMES):
+                outside += 1
+    transcript = " ".join(p.name for p in phones if p.name not in SILENCE_PHONES)
+    return Features(word.name, sf, ef, ratio, word.frames, outside * FRAME_S,
+                    silent / word.frames, transcript)
