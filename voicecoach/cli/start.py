@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from collections import deque
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from types import FrameType
 
 import click
 from rich.console import Console
@@ -22,14 +19,12 @@ from voicecoach.protocol.validate import load_program
 from voicecoach.session.actions import End
 from voicecoach.session.clock import Clock, FakeClock, MonotonicClock
 from voicecoach.session.engine import Engine, EngineSettings
-from voicecoach.session.events import DeviceLost, Event, Key
+from voicecoach.session.events import DeviceLost, Event
+from voicecoach.session.pipelines import stop_on_interrupt
 from voicecoach.session.recorder import SessionRecorder
 from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
 from voicecoach.store import Store, StoreError
 from voicecoach.voice.keyboard import read_lines, typed_event
-
-SPEECH_DRAIN_S = 20.0
-"""After the session ends, wait at most this long for the last words to be spoken."""
 
 
 def _program(name: str) -> Program:
@@ -180,7 +175,7 @@ def _run_text(program: Program, settings: EngineSettings, store: Store,
             else:
                 # Scripted input answers each question as it is asked.
                 _feed_scripted_lines(runner, engine)
-            with _stop_on_interrupt(runner.post):
+            with stop_on_interrupt(runner.post):
                 end = runner.run()
     finally:
         display.close()
@@ -236,26 +231,3 @@ def _run_voice(program: Program, settings: EngineSettings, store: Store,
             from None
     assert recorder is not None
     return _finish(recorder, end, console)
-
-
-class _stop_on_interrupt:
-    """First Ctrl-C asks for the return upright (like "stop"); a second one quits at once.
-
-    Quitting leaves the session in the database as interrupted, with every event so far.
-    """
-
-    def __init__(self, post: Callable[[Event], None]) -> None:
-        self._post = post
-        self._pressed = 0
-
-    def _handler(self, signum: int, frame: FrameType | None) -> None:
-        self._pressed += 1
-        if self._pressed > 1:
-            raise KeyboardInterrupt
-        self._post(Key("s"))
-
-    def __enter__(self) -> None:
-        self._saved = signal.signal(signal.SIGINT, self._handler)
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._saved)

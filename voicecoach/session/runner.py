@@ -107,19 +107,24 @@ def run_simulated(engine: Engine, clock: FakeClock, dispatch: Dispatch, *,
                   recogniser: Recogniser | None = None,
                   gate: OwnVoiceGate | None = None,
                   lines: deque[Event] | None = None,
+                  inbox: deque[Event] | None = None,
                   max_s: float = 6 * 3600) -> End:
     """Run a session on a FakeClock, as fast as the machine can.
 
     With `audio`, the clock follows the audio timeline chunk by chunk and
     detections are posted at the chunk where they were made. With `lines`,
     each scripted input answers the next question the engine asks. When both
-    run out, the clock jumps from deadline to deadline.
+    run out, the clock jumps from deadline to deadline. `inbox` takes events
+    that adapters report on their own (a speech engine failing), handled at once.
     """
     end = dispatch(engine.start())
     chunk_t = 0.0
     while end is None:
         if clock.now() > max_s:
             raise RuntimeError("simulated session ran past its limit")
+        if inbox:
+            end = dispatch(engine.handle(inbox.popleft()))
+            continue
         if audio is not None and recogniser is not None:
             chunk = next(audio, None)
             if chunk is None:

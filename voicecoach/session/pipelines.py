@@ -1,0 +1,217 @@
+"""Whole sessions wired to real adapters: audio files, or a microphone and a speaker.
+
+This is where the engine meets the devices. The engine and runner stay
+ignorant of PyAudio, pocketsphinx and pyttsx3; this module builds those
+adapters, connects their callbacks to the runner's queue, and closes
+everything whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+
+from voicecoach.protocol.program import Program
+from voicecoach.session.actions import Action, End, Say
+from voicecoach.session.clock import FakeClock, MonotonicClock
+from voicecoach.session.engine import Engine, EngineSettings
+from voicecoach.session.events import DeviceLost, Event, Key
+from voicecoach.session.hearing_link import OwnVoiceGate, detections_to_events
+from voicecoach.session.ports import Speaker
+from voicecoach.session.recorder import SessionRecorder
+from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
+
+logger = logging.getLogger(__name__)
+
+SPEECH_DRAIN_S = 20.0
+"""After the session ends, wait at most this long for the last words to be spoken."""
+
+
+class NoAudioDevice(RuntimeError):
+    """No usable microphone or speaker: the text mode is the way to go."""
+
+
+def _voice_settings(voice: str | None, rate: int | None):  # -> VoiceSettings
+    from voicecoach.voice.speaking import DEFAULT_VOICE, VoiceSettings
+
+    if voice is None and rate is None:
+        return DEFAULT_VOICE
+    return VoiceSettings(voice=voice if voice is not None else DEFAULT_VOICE.voice,
+                         rate=rate if rate is not None else DEFAULT_VOICE.rate)
+
+
+CONFIRM_NUMBERS_BELOW = 0.8
+"""A spoken pain number heard with less confidence than this is read back for a "yes"
+before it is logged: a wrongly logged rating is the second worst bug after a missed stop."""
+
+
+def _with_hearing(settings: EngineSettings) -> EngineSettings:
+    return replace(settings, confirm_below=CONFIRM_NUMBERS_BELOW)
+
+
+def _drain(speaker: Speaker, limit_s: float = SPEECH_DRAIN_S) -> None:
+    deadline = time.monotonic() + limit_s
+    while not speaker.idle() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def run_file_session(program: Program, settings: EngineSettings, recorder: SessionRecorder,
+                     audio_in: Path, audio_out: Path | None, *, fast: bool,
+                     voice: str | None = None, rate: int | None = None) -> End:
+    """The file-driven contract: IN.wav is the microphone, OUT.wav the speaker.
+
+    Nothing is gated as the coach's own voice: the two files cannot hear each other.
+    """
+    from voicecoach.voice.audio_in import FileSource
+    from voicecoach.voice.hearing import Recogniser
+
+    recogniser = Recogniser()
+    settings = _with_hearing(settings)
+    source = FileSource(audio_in, realtime=not fast)
+    clock: FakeClock | MonotonicClock = FakeClock() if fast else MonotonicClock()
+    failures: deque[Event] = deque()
+    speaker = _timeline_speaker(clock, audio_out, voice, rate, failures)
+    engine = Engine(program, clock, settings)
+    dispatch = Dispatch(clock, speaker, recorder)
+    try:
+        if isinstance(clock, FakeClock):
+            return run_simulated(engine, clock, dispatch, audio=iter(source),
+                                 recogniser=recogniser, inbox=failures)
+        runner = LiveRunner(engine, clock, dispatch, recogniser)
+
+        def on_chunk(chunk: bytes) -> None:
+            for event in detections_to_events(recogniser.feed(chunk), None, clock.now()):
+                runner.post(event)
+            while failures:
+                runner.post(failures.popleft())
+
+        source.start(on_chunk)
+        return runner.run()
+    finally:
+        source.close()
+        speaker.close()
+
+
+def _timeline_speaker(clock: FakeClock | MonotonicClock, audio_out: Path | None,
+                      voice: str | None, rate: int | None, failures: deque[Event]) -> Speaker:
+    from voicecoach.voice.speaking import TimelineSpeaker
+
+    return TimelineSpeaker(clock, audio_out, voice=_voice_settings(voice, rate),
+                           on_failure=lambda detail: failures.append(
+                               DeviceLost("speech", detail)))
+
+
+def run_voice_session(program: Program, settings: EngineSettings,
+                      open_recorder: Callable[[], SessionRecorder], console: Console, *,
+                      mic: str | int | None = None, speaker_device: str | int | None = None,
+                      voice: str | None = None, rate: int | None = None,
+                      headphones: bool = False) -> End:
+    """A live session: microphone, speaker and keyboard, all at once."""
+    from voicecoach.voice.audio_in import MicrophoneSource, MicrophoneUnavailable
+    from voicecoach.voice.devices import AudioUnavailable, DeviceNotFound
+    from voicecoach.voice.hearing import Recogniser
+    from voicecoach.voice.keyboard import KeyReader
+    from voicecoach.voice.speaking import DeviceSpeaker, SpeakerUnavailable
+
+    recogniser = Recogniser()
+    settings = _with_hearing(settings)
+    clock = MonotonicClock()
+    runner_box: list[LiveRunner] = []
+    early: deque[Event] = deque()
+
+    def post(event: Event) -> None:
+        if runner_box:
+            runner_box[0].post(event)
+        else:
+            early.append(event)
+
+    with contextlib.ExitStack() as stack:
+        try:
+            speaker = DeviceSpeaker(speaker_device, clock=clock, voice=_voice_settings(voice, rate),
+                                    on_failure=lambda d: post(DeviceLost("speech", d)))
+        except (DeviceNotFound, AudioUnavailable, SpeakerUnavailable) as e:
+            raise NoAudioDevice(f"{e}.") from None
+        stack.callback(speaker.close)
+        gate = None if headphones else OwnVoiceGate(speaker)
+
+        def on_chunk(chunk: bytes) -> None:
+            now = clock.now()
+            if gate is not None:
+                gate.observe(now)
+            try:
+                detections = recogniser.feed(chunk)
+            except Exception as e:  # a broken recogniser is a lost ear: bring the user up
+                logger.exception("recogniser failed")
+                post(DeviceLost("recogniser", str(e)))
+                return
+            for event in detections_to_events(detections, gate, now):
+                post(event)
+
+        try:
+            source = MicrophoneSource(mic, on_chunk=on_chunk,
+                                      on_failure=lambda d: post(DeviceLost("microphone", d)))
+            source.start()
+        except (DeviceNotFound, AudioUnavailable, MicrophoneUnavailable) as e:
+            raise NoAudioDevice(f"{e}.") from None
+        stack.callback(source.close)
+
+        recorder = open_recorder()
+        engine = Engine(program, clock, settings)
+        dispatch = Dispatch(clock, speaker, recorder, on_action=_echo_prompts(console))
+        runner = LiveRunner(engine, clock, dispatch, recogniser)
+        runner_box.append(runner)
+        while early:
+            runner.post(early.popleft())
+        if KeyReader.available():
+            keys = KeyReader(runner.post)
+            stack.callback(keys.close)
+        console.print("[dim]Listening. Say stop, or press space, Enter or s, to come up. "
+                      "Ctrl-C also starts the return.[/dim]")
+        with stop_on_interrupt(runner.post):
+            end = runner.run()
+        _drain(speaker)
+        return end
+
+
+def _echo_prompts(console: Console) -> Callable[[Action], None]:
+    """Show what the coach says, for a spotter reading over the user's shoulder."""
+
+    def echo(action: Action) -> None:
+        if isinstance(action, Say):
+            console.print(f"[bold]coach:[/bold] {action.text}")
+
+    return echo
+
+
+class stop_on_interrupt:  # noqa: N801 -- used as a context manager, reads like one
+    """First Ctrl-C asks for the return upright (like "stop"); a second one quits at once.
+
+    Quitting leaves the session in the database as interrupted, with every event so far.
+    """
+
+    def __init__(self, post: Callable[[Event], None]) -> None:
+        self._post = post
+        self._pressed = 0
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self._pressed += 1
+        if self._pressed > 1:
+            raise KeyboardInterrupt
+        self._post(Key("s"))
+
+    def __enter__(self) -> None:
+        import signal
+
+        self._saved = signal.signal(signal.SIGINT, self._handler)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, self._saved)

@@ -1,0 +1,306 @@
+"""Health checks behind `voicecoach doctor`: is every part the coach needs working?
+
+Each check returns a Check with a plain-words detail and, when something is
+wrong, a hint for fixing it. Checks never raise: a doctor that crashes is no help.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from voicecoach.voice.devices import AudioDevice, AudioUnavailable, list_devices, open_portaudio
+
+logger = logging.getLogger(__name__)
+
+TEST_PHRASE = "This is voicecoach. If you can hear me, your speaker works."
+
+
+class Status(str, Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    detail: str
+    hint: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.status.value
+        return out
+
+
+def guarded(name: str, fn: Callable[[], Check]) -> Check:
+    try:
+        return fn()
+    except Exception as exc:  # the doctor reports, it does not crash
+        logger.debug("check %s raised", name, exc_info=True)
+        return Check(name, Status.FAIL, f"the check itself failed: {exc}")
+
+
+# ---- speech out ---------------------------------------------------------------------------
+
+
+def check_speech_engine() -> Check:
+    from voicecoach.voice.speaking.render import Renderer, SpeechEngineError
+
+    # A fresh cache, so an old rendering cannot hide a broken engine.
+    with tempfile.TemporaryDirectory() as tmp, Renderer(cache_dir=Path(tmp)) as renderer:
+        started = time.monotonic()
+        try:
+            samples = renderer.render(TEST_PHRASE)
+        except SpeechEngineError as exc:
+            return Check("speech engine", Status.FAIL,
+                         f"the speech engine (pyttsx3 with espeak-ng) does not work: {exc}",
+                         "install espeak-ng (Debian/Ubuntu: sudo apt-get install espeak-ng) "
+                         "and pyttsx3; the fixed safety prompts still play without it")
+        took = time.monotonic() - started
+    seconds = len(samples) / 16000
+    if seconds < 0.5:
+        return Check("speech engine", Status.FAIL,
+                     f"the speech engine produced only {seconds:.2f} s of audio",
+                     "check the espeak-ng voice settings")
+    return Check("speech engine", Status.OK,
+                 f"pyttsx3 with espeak-ng rendered {seconds:.1f} s of speech in {took:.2f} s",
+                 data={"seconds": round(seconds, 2), "render_s": round(took, 3)})
+
+
+def check_prompts() -> Check:
+    from voicecoach.session.prompts import FIXED_PROMPTS
+    from voicecoach.voice.speaking.prerendered import PromptLibrary, outdated
+    from voicecoach.voice.speaking.render import DEFAULT_VOICE
+
+    library = PromptLibrary()
+    loaded = library.preload()
+    if loaded == 0:
+        return Check("safety prompts", Status.FAIL,
+                     f"no pre-rendered safety prompts in {library.directory}",
+                     "reinstall voicecoach, or run: python scripts/render_prompts.py")
+    stale = outdated(library.entries, FIXED_PROMPTS, DEFAULT_VOICE, library.directory)
+    if stale:
+        return Check("safety prompts", Status.WARN,
+                     f"{len(stale)} of {len(FIXED_PROMPTS)} pre-rendered prompts are out of "
+                     f"date ({', '.join(stale[:5])}{'...' if len(stale) > 5 else ''}); they "
+                     "will be rendered live", "run: python scripts/render_prompts.py",
+                     data={"stale": stale})
+    return Check("safety prompts", Status.OK,
+                 f"{loaded} pre-rendered safety prompts ready in {library.directory}")
+
+
+# ---- sound devices -------------------------------------------------------------------------
+
+
+def check_portaudio() -> tuple[Check, list[AudioDevice]]:
+    try:
+        pa = open_portaudio()
+    except AudioUnavailable as exc:
+        return Check("sound system", Status.FAIL, str(exc),
+                     "install PortAudio (Debian/Ubuntu: sudo apt-get install libportaudio2 "
+                     "portaudio19-dev) and reinstall pyaudio"), []
+    try:
+        import pyaudio
+
+        devices = list_devices(pa)
+        version = pyaudio.get_portaudio_version_text()
+    finally:
+        pa.terminate()
+    inputs = sum(d.is_input for d in devices)
+    outputs = sum(d.is_output for d in devices)
+    if not inputs or not outputs:
+        missing = " and ".join(w for w, n in (("microphone", inputs), ("speaker", outputs))
+                               if not n)
+        return Check("sound system", Status.FAIL,
+                     f"{version}: no {missing} found",
+                     "plug in a headset, or start PulseAudio/PipeWire (Debian: "
+                     "libasound2-plugins routes ALSA to it)"), devices
+    return Check("sound system", Status.OK,
+                 f"{version}: {inputs} input and {outputs} output devices"), devices
+
+
+def check_speaker(device: str | int | None) -> Check:
+    from voicecoach.voice.speaking import DeviceSpeaker, SpeakerUnavailable
+
+    failures: list[str] = []
+    try:
+        speaker = DeviceSpeaker(device, on_failure=failures.append)
+    except SpeakerUnavailable as exc:
+        return Check("speaker", Status.FAIL, str(exc), "choose another one with --speaker")
+    try:
+        speaker.say("doctor", TEST_PHRASE)
+        deadline = time.monotonic() + 15
+        while not speaker.idle() and not failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        timed_out = not speaker.idle()
+    finally:
+        speaker.close(drain=False)
+    name = speaker.device.name
+    if failures:
+        return Check("speaker", Status.FAIL, f"playing on '{name}' failed: {failures[0]}",
+                     "check the speaker is connected and not used by another program")
+    if timed_out:
+        return Check("speaker", Status.FAIL, f"the test phrase never finished on '{name}'",
+                     "the device takes no audio: try another one with --speaker")
+    if speaker.underruns:
+        return Check("speaker", Status.WARN,
+                     f"played the test phrase on '{name}' with {speaker.underruns} stutters",
+                     "the machine is busy, or the device buffer is small")
+    return Check("speaker", Status.OK,
+                 f"played the test phrase on '{name}' ({speaker.rate} Hz); you should have "
+                 "heard it", data={"device": name})
+
+
+def check_microphone(device: str | int | None, seconds: float) -> Check:
+    from voicecoach.voice.audio_in import (
+        MicrophoneSource,
+        MicrophoneUnavailable,
+        measure_noise,
+        record,
+    )
+
+    failures: list[str] = []
+    try:
+        mic = MicrophoneSource(device, on_failure=failures.append)
+        mic.start()
+    except MicrophoneUnavailable as exc:
+        return Check("microphone", Status.FAIL, str(exc), "choose another one with --mic")
+    try:
+        chunks = record(mic, seconds)
+    finally:
+        mic.close()
+    name = mic.device.name
+    if failures:
+        return Check("microphone", Status.FAIL, failures[0],
+                     "check the microphone is plugged in and not muted (pavucontrol, alsamixer)")
+    if not chunks:
+        return Check("microphone", Status.FAIL, f"no audio came from '{name}'",
+                     "try another one with --mic")
+    level = measure_noise(chunks)
+    data = {"device": name, "rms": round(level.rms, 1), "dbfs": round(level.dbfs, 1),
+            "peak": level.peak, "energy_threshold": round(level.energy_threshold, 1),
+            "seconds": round(level.seconds, 2), "dropped_frames": mic.dropped_frames}
+    detail = (f"recorded {level.seconds:.1f} s from '{name}': level {level.dbfs:.0f} dBFS, "
+              f"peak {level.peak}")
+    if level.peak >= 32767:
+        return Check("microphone", Status.WARN, detail + " (clipping)",
+                     "lower the input volume so loud speech is not distorted", data)
+    if level.dbfs < -85:
+        return Check("microphone", Status.WARN, detail + " (almost nothing)",
+                     "raise the input volume, or check the right microphone is selected", data)
+    return Check("microphone", Status.OK, detail, data=data)
+
+
+# ---- hearing and storage -------------------------------------------------------------------
+
+
+def check_recogniser_model() -> Check:
+    try:
+        import pocketsphinx
+    except ImportError as exc:
+        return Check("recogniser model", Status.FAIL, f"pocketsphinx is not installed ({exc})",
+                     "pip install pocketsphinx")
+    from voicecoach.session.commands import VOCABULARY
+
+    model = Path(pocketsphinx.get_model_path())
+    needed = [model / "en-us" / "en-us", model / "en-us" / "cmudict-en-us.dict"]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        return Check("recogniser model", Status.FAIL,
+                     f"pocketsphinx's English model is incomplete: missing {', '.join(missing)}",
+                     "reinstall pocketsphinx: pip install --force-reinstall pocketsphinx")
+    words = set()
+    with (model / "en-us" / "cmudict-en-us.dict").open(encoding="utf-8") as dictionary:
+        for line in dictionary:
+            words.add(line.split(" ", 1)[0])
+    absent = sorted(w for w in VOCABULARY if w not in words)
+    if absent:
+        return Check("recogniser model", Status.FAIL,
+                     f"command words missing from the dictionary: {', '.join(absent)}",
+                     "reinstall pocketsphinx")
+    started = time.monotonic()
+    try:
+        pocketsphinx.Decoder(keyphrase="stop", kws_threshold=1e-20, lm=None,
+                             logfn=os.devnull)
+    except (RuntimeError, ValueError) as exc:
+        return Check("recogniser model", Status.FAIL,
+                     f"pocketsphinx cannot load its English model: {exc}",
+                     "reinstall pocketsphinx: pip install --force-reinstall pocketsphinx")
+    return Check("recogniser model", Status.OK,
+                 f"pocketsphinx {metadata.version('pocketsphinx')}: the English model loads in "
+                 f"{time.monotonic() - started:.2f} s and has all {len(VOCABULARY)} command "
+                 "words")
+
+
+def check_database(path: Path) -> Check:
+    if path.exists():
+        if not path.is_file():
+            return Check("database", Status.FAIL, f"{path} exists but is not a file",
+                         "point --db at a file")
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+                result = db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            return Check("database", Status.FAIL, f"{path} cannot be read: {exc}",
+                         "restore a backup (voicecoach backup) or move the file away")
+        if result != "ok":
+            return Check("database", Status.FAIL, f"{path} is damaged: {result}",
+                         "restore a backup (voicecoach backup)")
+        return Check("database", Status.OK, f"{path} is readable and intact")
+    parent = path.parent
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return Check("database", Status.FAIL,
+                     f"cannot create {path}: {existing} is not a folder",
+                     "point --db somewhere else")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".voicecoach-write-test"):
+            pass
+    except OSError as exc:
+        return Check("database", Status.FAIL, f"cannot write in {parent}: {exc.strerror}",
+                     "point --db somewhere writable")
+    return Check("database", Status.OK, f"{path} will be created on the first session")
+
+
+def run_checks(*, mic: str | int | None, speaker: str | int | None, db_path: Path,
+               seconds: float = 2.0, sound: bool = True) -> tuple[list[Check],
+                                                                  list[AudioDevice]]:
+    checks = [guarded("speech engine", check_speech_engine),
+              guarded("safety prompts", check_prompts)]
+    devices: list[AudioDevice] = []
+
+    def portaudio() -> Check:
+        check, found = check_portaudio()
+        devices.extend(found)
+        return check
+
+    audio = guarded("sound system", portaudio)
+    checks.append(audio)
+    for name, fn in (("speaker", lambda: check_speaker(speaker)),
+                     ("microphone", lambda: check_microphone(mic, seconds))):
+        if not sound:
+            checks.append(Check(name, Status.SKIPPED, "skipped (--no-sound)"))
+        elif audio.status is Status.FAIL:
+            checks.append(Check(name, Status.SKIPPED, "skipped: the sound system is not working"))
+        else:
+            checks.append(guarded(name, fn))
+    checks.append(guarded("recogniser model", check_recogniser_model))
+    checks.append(guarded("database", lambda: check_database(db_path)))
+    return checks, devices
