@@ -36,7 +36,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from voicecoach.cli.history import _table as history_table
+from voicecoach.cli.history import render as render_history
 from voicecoach.progress.chart import png_bytes
 from voicecoach.progress.history import load_history
 from voicecoach.progress.report import build_report
@@ -136,7 +136,7 @@ def history_query(path: Path) -> list[dict[str, object]]:
 
 def history_render(sessions: list[dict[str, object]]) -> int:
     buffer = io.StringIO()
-    Console(file=buffer, width=100).print(history_table(sessions))
+    render_history(sessions, Console(file=buffer, width=100))
     return len(buffer.getvalue())
 
 

@@ -72,6 +72,8 @@ def _register() -> None:
     main.add_command(report.report)
     from voicecoach.cli import export
     main.add_command(export.export)
+    from voicecoach.cli import doctor
+    main.add_command(doctor.doctor)
 
 
 _register()

@@ -64,6 +64,31 @@ def _table(sessions: list[dict[str, Any]]) -> Table:
     return table
 
 
+RICH_TABLE_MAX_ROWS = 200
+"""Above this many sessions the list is printed as plain aligned lines: rich lays out
+every cell of a table before it prints, which takes seconds for ten years of sessions."""
+
+
+def _plain(sessions: list[dict[str, Any]]) -> str:
+    rows = [("#", "Date", "Program", "Status", "Held", "Pain")]
+    rows += [(str(s["id"]), _date(s["started_at"]), str(s["program"]), _status(s),
+              _held(s["held_s"]), _pain(s)) for s in sessions]
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    lines = ["  ".join([row[0].rjust(widths[0]), *(cell.ljust(w) for cell, w in
+                                                   zip(row[1:4], widths[1:4], strict=True)),
+                        row[4].rjust(widths[4]), row[5]]) for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.append("Pain: 0-10, before -> after the session.")
+    return "\n".join(lines)
+
+
+def render(sessions: list[dict[str, Any]], console: Console) -> None:
+    if len(sessions) > RICH_TABLE_MAX_ROWS:
+        console.file.write(_plain(sessions) + "\n")
+    else:
+        console.print(_table(sessions))
+
+
 @click.command()
 @db_option
 @json_option
@@ -103,4 +128,4 @@ def history(db_path: Path | None, json_: bool, limit: int | None) -> None:
     elif not sessions:
         click.echo(f"No sessions recorded yet in {path}.")
     else:
-        Console().print(_table(sessions))
+        render(sessions, Console())

@@ -117,7 +117,7 @@ def check_portaudio() -> tuple[Check, list[AudioDevice]]:
         import pyaudio
 
         devices = list_devices(pa)
-        version = pyaudio.get_portaudio_version_text()
+        version = pyaudio.get_portaudio_version_text().split(",")[0]
     finally:
         pa.terminate()
     inputs = sum(d.is_input for d in devices)

@@ -9,9 +9,11 @@ are whole samples, so tests can check them exactly.
 The same rules as DeviceSpeaker: prompts queue one after another; urgent
 prompts cut first; a repeating alert sounds at once (after what is sounding),
 then again each time the speaker has been quiet for `alert_gap_s`, until
-alert(""); a cut stops the alert sounding but leaves it armed. Samples before the clock's now are final, so
-they are written out as the clock moves (every `flush_every_s`) and the file
-is a valid WAV at any moment: a crash keeps all but the last second.
+alert(""); a cut stops the alert sounding but leaves it armed.
+
+Samples before the clock's now are final, so they are written out as the
+clock moves (every `flush_every_s`) and the file is a valid WAV at any
+moment: a crash keeps all but the last second.
 """
 
 from __future__ import annotations
