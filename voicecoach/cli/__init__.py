@@ -74,6 +74,10 @@ def _register() -> None:
     main.add_command(export.export)
     from voicecoach.cli import doctor
     main.add_command(doctor.doctor)
+    from voicecoach.cli import eval as eval_cli
+    from voicecoach.cli import listen
+    main.add_command(listen.listen)
+    main.add_command(eval_cli.eval_command)
 
 
 _register()

@@ -133,6 +133,12 @@ def run_simulated(engine: Engine, clock: FakeClock, dispatch: Dispatch, *,
                     end = end or dispatch(engine.handle(event))
                 continue
             chunk_t += len(chunk) / 2 / 16000
+            # Deadlines inside this chunk fire at their own time, not at its end.
+            while end is None and (due := engine.next_deadline()) is not None and due < chunk_t:
+                clock.set(max(clock.now(), due))
+                end = dispatch(engine.handle(Tick()))
+            if end is not None:
+                break
             clock.set(max(clock.now(), chunk_t))
             if gate is not None:
                 gate.observe(clock.now())

@@ -37,12 +37,13 @@ class HearingSettings:
     early_stop_chunks: int = 2
     """Consecutive partial results ending in "stop" before it is checked early (chunks fed)."""
 
-    stop_threshold: float = 0.5
+    stop_threshold: float = 0.3
     """Confidence (0..1) at or above which "stop" is reported; lower than the others on
     purpose: a missed stop is worse than a false one."""
 
     word_threshold: float = 0.5
     """Confidence (0..1) at or above which any other word is reported."""
 
-    dither: bool = True
-    """Add half-bit noise before feature extraction, so digital silence has a defined level."""
+    floor_rise_db_per_s: float = 3.0
+    """How fast the noise floor estimate climbs towards louder background (dB per second);
+    it drops at once to any quieter frame."""

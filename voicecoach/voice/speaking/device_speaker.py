@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 CHUNK_S = 0.02
 """Longest piece written to the device at once: a cut takes effect within one."""
-UNDERFLOW = -9980
-"""PortAudio's paOutputUnderflowed: the device ran out of audio (a stutter, not a failure)."""
 STALL_S = 1.0
 """A write blocked this long means the device has stopped taking audio."""
 
@@ -107,8 +105,6 @@ class DeviceSpeaker:
         self._closing = False
         self._failure_reported = False
         self._write_since: float | None = None
-        self.underruns = 0
-        """Writes after which PortAudio said the device had run dry (audible stutters)."""
         self.drop_buffer_on_cut = True
         """Close the stream on a cut so buffered audio is dropped (False: let it play out;
         only for measuring the difference, see scripts/bench_speech_cut.py)."""
@@ -295,16 +291,9 @@ class DeviceSpeaker:
                 return
             self._write_since = time.monotonic()
             try:
-                self._stream.write(data[offset: offset + step], exception_on_underflow=True)
-            except OSError as exc:
-                if getattr(exc, "errno", None) != UNDERFLOW:
-                    self._write_failed(exc)
-                    return
-                # The chunk was written; the flag says the device ran dry before it,
-                # which is expected after silence, a stutter in the middle of a clip.
-                if offset:
-                    self.underruns += 1
-            except Exception as exc:  # a dead stream can raise other errors too
+                # Not exception_on_underflow: PyAudio closes the stream when it raises.
+                self._stream.write(data[offset: offset + step])
+            except Exception as exc:  # OSError from PortAudio; a dead stream can raise others
                 self._write_failed(exc)
                 return
             self._write_since = None

@@ -1,0 +1,67 @@
+"""Copy a small, stratified subset of the real-voice clips into tests/data/speech/.
+
+    python scripts/make_dev_set.py /work/shared/audio [--out tests/data/speech]
+
+Deterministic (fixed seed). Keeps the manifest's speaker/source/license columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+PER_LABEL = {"stop": 40, "yes": 10, "no": 10, "_unknown": 40, "_silence": 14}
+PER_NUMBER = 6
+MAX_BYTES = 100_000
+"""Longer clips (background noise, read sentences) are left out to keep the copy small."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("tests/data/speech"))
+    args = parser.parse_args()
+    with (args.source / "manifest.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    groups: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        kind = row["path"].split("/")[1]
+        if (args.source / row["path"]).stat().st_size <= MAX_BYTES:
+            groups[kind if row["label"] == "_" else row["label"]].append(row)
+    rng = random.Random(20240611)
+    chosen: list[dict[str, str]] = []
+    for group, members in sorted(groups.items()):
+        want = PER_LABEL.get(group, PER_NUMBER)
+        members = sorted(members, key=lambda r: r["path"])
+        # Spread over sources and speakers: shuffle, then take round-robin by source.
+        rng.shuffle(members)
+        by_source: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for m in members:
+            by_source[m["source"].split("@")[0]].append(m)
+        picked: list[dict[str, str]] = []
+        while len(picked) < want and any(by_source.values()):
+            for source in sorted(by_source):
+                if by_source[source] and len(picked) < want:
+                    picked.append(by_source[source].pop())
+        chosen.extend(picked)
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    fields = ["path", "label", "speaker", "source", "license"]
+    (args.out / "clips").mkdir(parents=True)
+    with (args.out / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for row in sorted(chosen, key=lambda r: r["path"]):
+            target = args.out / row["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(args.source / row["path"], target)
+            writer.writerow({k: row[k] for k in fields})
+    print(f"{len(chosen)} clips copied to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

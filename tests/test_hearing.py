@@ -1,0 +1,153 @@
+"""The recogniser on real recorded voices from tests/data/speech (see tests/data/ATTRIBUTION.md).
+
+Floors are the figures measured on this set with the shipped settings, minus a margin:
+they catch a regression, not a small wobble.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.session.commands import NUMBER_WORDS
+from voicecoach.voice.hearing import Detection, Recogniser
+from voicecoach.voice.hearing.evaluate import NO_COMMAND, _padded, run_clip
+from voicecoach.voice.pcm import read_wav
+
+SPEECH = Path(__file__).parent / "data" / "speech"
+
+
+def _clips(label: str | None = None) -> list[tuple[Path, str]]:
+    with (SPEECH / "manifest.csv").open(newline="") as handle:
+        rows = [(SPEECH / r["path"], r["label"]) for r in csv.DictReader(handle)]
+    return [r for r in rows if label is None or r[1] == label]
+
+
+@pytest.fixture(scope="module")
+def recogniser() -> Recogniser:
+    return Recogniser()
+
+
+@pytest.fixture(scope="module")
+def heard(recogniser: Recogniser) -> dict[Path, list[Detection]]:
+    """Every clip of the set, run once as the eval runs it (padded, 30 ms chunks)."""
+    return {path: run_clip(recogniser, _padded(read_wav(path))) for path, _ in _clips()}
+
+
+def _best(detections: list[Detection]) -> str:
+    return max(detections, key=lambda d: d.confidence).word if detections else NO_COMMAND
+
+
+def test_the_set_covers_stop_every_number_yes_no_and_no_command() -> None:
+    labels = {label for _, label in _clips()}
+    assert {"stop", "yes", "no", NO_COMMAND} | set(NUMBER_WORDS) <= labels
+    assert len(_clips("stop")) >= 30
+
+
+def test_stop_is_heard_in_real_stop_recordings(heard: dict[Path, list[Detection]]) -> None:
+    stops = _clips("stop")
+    found = sum(any(d.word == "stop" for d in heard[path]) for path, _ in stops)
+    assert found / len(stops) >= 0.60
+
+
+def test_numbers_are_recognised(heard: dict[Path, list[Detection]]) -> None:
+    numbers = [(p, lab) for p, lab in _clips() if lab in NUMBER_WORDS]
+    right = sum(_best(heard[p]) == lab for p, lab in numbers)
+    wrong = sum(_best(heard[p]) not in (lab, NO_COMMAND) for p, lab in numbers)
+    assert right / len(numbers) >= 0.50
+    # A wrongly logged pain number is worse than a re-ask: wrong answers stay rare.
+    assert wrong / len(numbers) <= 0.15
+
+
+def test_speech_and_noise_without_a_command_are_mostly_rejected(
+        heard: dict[Path, list[Detection]]) -> None:
+    others = _clips(NO_COMMAND)
+    accepted = [p for p, _ in others if heard[p]]
+    assert len(accepted) / len(others) <= 0.25
+    false_stops = [p for p, _ in others if any(d.word == "stop" for d in heard[p])]
+    assert len(false_stops) <= 2
+
+
+def _energy_end(samples: np.ndarray) -> float:
+    """Where the loud part of a clip ends: last 10 ms frame within 25 dB of the loudest."""
+    frames = samples[: len(samples) // 160 * 160].astype(np.float64).reshape(-1, 160)
+    level = 10 * np.log10((frames**2).mean(axis=1) + 1)
+    loud = np.nonzero(level >= level.max() - 25)[0]
+    return (loud[-1] + 1) * 0.01
+
+
+def test_t_end_lands_near_the_end_of_the_word(heard: dict[Path, list[Detection]]) -> None:
+    gaps = []
+    for path, _ in _clips("stop"):
+        stops = [d for d in heard[path] if d.word == "stop"]
+        if stops:
+            samples = read_wav(path)
+            gaps.append(stops[0].t_end - (0.5 + _energy_end(samples)))  # 0.5 s of padding
+    assert len(gaps) >= 20
+    assert np.median(np.abs(gaps)) <= 0.2
+    assert max(gaps) <= 0.5  # never reported long after the word (would mean late)
+
+
+def test_silence_gives_nothing(recogniser: Recogniser) -> None:
+    recogniser.reset()
+    quiet = np.random.default_rng(1).normal(0, 30, 16000 * 5).astype("<i2").tobytes()
+    found = [d for i in range(0, len(quiet), 960) for d in recogniser.feed(quiet[i: i + 960])]
+    assert found + recogniser.flush() == []
+
+
+def test_chunk_size_does_not_change_what_is_heard(recogniser: Recogniser) -> None:
+    path = _clips("stop")[0][0]
+    pcm = _padded(read_wav(path))
+    in_30ms = run_clip(recogniser, pcm)
+    recogniser.reset()
+    odd: list[Detection] = []
+    for i in range(0, len(pcm), 777):  # odd byte counts split samples across chunks
+        odd.extend(recogniser.feed(pcm[i: i + 777]))
+    odd.extend(recogniser.flush())
+    assert [d.word for d in odd] == [d.word for d in in_30ms]
+    assert [d.t_end for d in odd] == pytest.approx([d.t_end for d in in_30ms], abs=0.031)
+
+
+def test_number_mode_does_not_hear_yes(recogniser: Recogniser) -> None:
+    recogniser.expect("number")
+    try:
+        words = {d.word for path, _ in _clips("yes")
+                 for d in run_clip(recogniser, _padded(read_wav(path)))}
+    finally:
+        recogniser.expect("any")
+    assert "yes" not in words
+
+
+def test_stop_is_heard_in_every_mode(recogniser: Recogniser,
+                                     heard: dict[Path, list[Detection]]) -> None:
+    path = next(p for p, _ in _clips("stop") if any(d.word == "stop" for d in heard[p]))
+    for mode in ("number", "confirm"):
+        recogniser.expect(mode)
+        try:
+            assert "stop" in {d.word for d in run_clip(recogniser, _padded(read_wav(path)))}
+        finally:
+            recogniser.expect("any")
+
+
+def test_an_unknown_mode_is_refused(recogniser: Recogniser) -> None:
+    with pytest.raises(ValueError):
+        recogniser.expect("maybe")
+
+
+def test_stop_in_a_long_stream_is_found_where_it_is(recogniser: Recogniser,
+                                                    heard: dict[Path, list[Detection]]) -> None:
+    """Ten seconds of low noise, then a stop: one long stream, no reset in between."""
+    path = next(p for p, _ in _clips("stop") if any(d.word == "stop" for d in heard[p]))
+    rng = np.random.default_rng(2)
+    lead = rng.normal(0, 20, 16000 * 10)
+    word = read_wav(path).astype(np.float64)
+    tail = rng.normal(0, 20, 16000)
+    pcm = np.clip(np.concatenate([lead, word, tail]), -32768, 32767).astype("<i2").tobytes()
+    found = run_clip(recogniser, pcm)
+    stops = [d for d in found if d.word == "stop"]
+    assert stops
+    end = 10 + _energy_end(word.astype(np.int16))
+    assert abs(stops[0].t_end - end) <= 0.3

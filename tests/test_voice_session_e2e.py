@@ -1,0 +1,118 @@
+"""A whole voice session on real audio devices: a private PulseAudio server with a
+virtual microphone (fed recorded human speech) and a virtual speaker (recorded).
+
+`voicecoach start` runs as a real subprocess, exactly as a user starts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from pulse import PulseServer, window_rms
+
+from conftest import record_clean_screening
+from voicecoach.session.prompts import FIXED_PROMPTS
+from voicecoach.voice.pcm import read_wav
+from voicecoach.voice.speaking import PromptLibrary
+
+DATA = Path(__file__).parent / "data"
+SPEECH = DATA / "speech" / "clips"
+PROGRAM = DATA / "programs" / "short-descend.toml"  # 20 degrees, descend 10 s, hold 60 s
+# Recorded human speech (tests/data/ATTRIBUTION.md).
+STOP_CLIP = SPEECH / "stop" / "felix__stop_audio_05-08-23-41-40-258hqiex5ao.wav"
+TWO_CLIP = SPEECH / "two" / "sc1vinsis__two_1eddce1d_nohash_3.wav"
+
+
+def _clip(path: Path) -> np.ndarray:
+    matches = sorted(path.parent.glob(path.name[:40] + "*"))
+    assert matches, f"missing test clip {path}"
+    return read_wav(matches[0])
+
+
+def _events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _wait_for(path: Path, predicate, timeout: float, proc: subprocess.Popen) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in _events(path):
+            if predicate(event):
+                return event
+        if proc.poll() is not None:
+            raise AssertionError(f"session exited early ({proc.returncode}): "
+                                 f"{proc.stderr.read().decode() if proc.stderr else ''}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; events so far: {[e['type'] for e in _events(path)]}")
+
+
+def _similarity(recording: np.ndarray, clip: np.ndarray) -> float:
+    """Peak normalised cross-correlation of the clip within the recording (1.0 = identical)."""
+    rec = recording.astype(np.float64)
+    ref = clip.astype(np.float64)
+    size = 1 << (len(rec) + len(ref) - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
+    lag = int(np.argmax(corr[: len(rec)]))
+    window = rec[lag: lag + len(ref)]
+    return float(corr[lag] / (np.linalg.norm(window) * np.linalg.norm(ref[: len(window)])
+                              + 1e-9))
+
+
+def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
+        fresh_pulse: PulseServer, tmp_path: Path):
+    db = tmp_path / "session.db"
+    events = tmp_path / "ev.jsonl"
+    record_clean_screening(db)
+    recording = fresh_pulse.record_speaker()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "start", "--program", str(PROGRAM), "--pain", "3",
+         "--no-checklist", "--db", str(db), "--events", str(events)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, **fresh_pulse.client_env()})
+    try:
+        _wait_for(events, lambda e: e["type"] == "hold_started", 40, proc)
+        time.sleep(2.0)
+        fresh_pulse.play_into_mic(_clip(STOP_CLIP)).wait(timeout=10)
+        started = _wait_for(events, lambda e: e["type"] == "return_started", 10, proc)
+        assert started["reason"] == "stop"
+        _wait_for(events, lambda e: e["type"] == "prompt" and e["id"] == "post_pain_ask",
+                  80, proc)
+        time.sleep(4.5)  # let the question finish: the answer comes after it
+        fresh_pulse.play_into_mic(_clip(TWO_CLIP)).wait(timeout=10)
+        assert proc.wait(timeout=60) == 1  # ended early for safety: the user said stop
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        audio, _ = recording.stop()
+
+    logged = _events(events)
+    heard = [e for e in logged if e["type"] == "heard"]
+    assert heard[0]["word"] == "stop"
+    pains = [(e["phase"], e["value"]) for e in logged if e["type"] == "pain"]
+    assert pains == [("before", 3), ("after", 2)]
+    assert logged[-1]["type"] == "session_end" and logged[-1]["reason"] == "stop"
+
+    # The return guidance was actually audible: its pre-rendered audio is in the recording,
+    # far more alike than a prompt that was never played.
+    library = PromptLibrary()
+
+    def likeness(prompt_id: str) -> float:
+        clip = library.lookup(prompt_id, FIXED_PROMPTS[prompt_id])
+        assert clip is not None
+        return _similarity(audio, clip)
+
+    never_played = max(likeness(p) for p in ("stuck_guidance", "return_no_answer", "mic_check"))
+    played = {p: likeness(p) for p in ("return_stop", "return_pause_low", "return_upright",
+                                       "release")}
+    print(f"likeness: played {played}, never played {never_played:.2f}")
+    assert never_played < 0.35
+    assert min(played.values()) > 0.5, played
+    assert float(np.max(window_rms(audio))) > 1000

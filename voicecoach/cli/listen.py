@@ -1,0 +1,60 @@
+"""`voicecoach listen`: the recogniser alone, on a WAV file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from voicecoach.cli.common import json_option
+
+CHUNK_SAMPLES = 480
+"""30 ms chunks, as the session feeds the microphone."""
+
+
+class AudioInProblem(click.ClickException):
+    """The input audio cannot be used: bad input, so exit code 2."""
+
+    exit_code = 2
+
+
+@click.command("listen")
+@click.option("--audio-in", "audio_in", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="WAV file to listen to (any rate, mono or stereo; converted to 16 kHz mono).")
+@click.option("--expect", type=click.Choice(["any", "number", "confirm"]), default="any",
+              show_default=True, help="What to listen for: every command, or a pain number.")
+@json_option
+def listen(audio_in: Path, expect: str, json_: bool) -> None:
+    """Print the commands heard in a recording, one line each.
+
+    The file is fed to the same streaming recogniser a session uses, in 30 ms
+    chunks. With --json each line is {"t_end": s, "word": ..., "confidence": ...},
+    t_end being where the word ends, in seconds from the start of the file.
+
+    \b
+    Example:
+        voicecoach listen --audio-in take1.wav --json
+    """
+    from voicecoach.voice.hearing import Recogniser
+    from voicecoach.voice.pcm import AudioFormatError, read_wav
+
+    if not audio_in.is_file():
+        raise AudioInProblem(f"cannot read {audio_in}: no such file")
+    try:
+        pcm = read_wav(audio_in).astype("<i2").tobytes()
+    except (AudioFormatError, OSError) as exc:
+        raise AudioInProblem(f"cannot read {audio_in}: {exc}") from exc
+    recogniser = Recogniser()
+    recogniser.expect(expect)
+    step = CHUNK_SAMPLES * 2
+    for offset in range(0, len(pcm) + 1, step):
+        chunk = pcm[offset: offset + step]
+        detections = recogniser.feed(chunk) if chunk else recogniser.flush()
+        for d in detections:
+            if json_:
+                click.echo(json.dumps({"t_end": d.t_end, "word": d.word,
+                                       "confidence": d.confidence}))
+            else:
+                click.echo(f"{d.t_end:8.2f} s  {d.word:<9} {d.confidence:4.2f}  {d.transcript}")
