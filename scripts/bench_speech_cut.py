@@ -14,6 +14,7 @@ and how soon a prompt starts from idle.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -92,6 +93,7 @@ def run(trials: int, keep_buffer: bool) -> int:
     idle_start: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, PulseServer(Path(tmp)) as server, \
             server.environment():
+        os.environ["VOICECOACH_HOME"] = str(Path(tmp) / "home")  # leave the user's cache alone
         speaker = DeviceSpeaker("pulse", clock=WallClock(), library=library)
         if keep_buffer:
             speaker.drop_buffer_on_cut = False

@@ -1,40 +1,49 @@
-"""Fit the recogniser's confidence model on labelled clips and print the coefficients.
+"""Fit the recogniser's two confidence models on what the live pipeline produces.
 
-    python scripts/fit_confidence.py /work/shared/audio/manifest.csv [--jobs 2]
+    python scripts/fit_confidence.py MANIFEST.csv [MORE.csv ...] [--jobs 2]
 
-Each clip (padded with 0.5 s of silence) is decoded whole by the judge in
-"any" mode; the target is 1 when the grammar's word is the clip's label.
-Paste the printed COEFFICIENTS and BIAS into voicecoach/voice/hearing/confidence.py.
+Every clip runs through the Recogniser exactly as `voicecoach eval` runs it,
+with thresholds out of reach, and every verdict the recogniser makes (early
+"stop" checks and end-of-segment checks) is kept with the clip's label. Long
+no-command recordings (scripts/make_no_command_stream.py) belong in the
+training set: continuous talk is where false accepts come from.
+
+Prints the coefficients to paste into voicecoach/voice/hearing/confidence.py,
+and clip-level figures for a few thresholds, both in-sample and with 2-fold
+cross-validation (folds split by speaker or by file, so a voice is never in
+both halves).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import csv
+import zlib
+from dataclasses import replace
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
-from voicecoach.voice.hearing import vocabulary
-from voicecoach.voice.hearing.decoder import SphinxDecoder
-from voicecoach.voice.hearing.evaluate import NO_COMMAND, _padded, read_manifest
-from voicecoach.voice.hearing.judge import Features, judge
-from voicecoach.voice.hearing.settings import HearingSettings
+from voicecoach.session.commands import NUMBER_WORDS
+from voicecoach.voice.hearing import HearingSettings, Recogniser, vocabulary
+from voicecoach.voice.hearing.confidence import stop_vector, word_vector
+from voicecoach.voice.hearing.evaluate import NO_COMMAND, _padded, read_manifest, run_clip
+from voicecoach.voice.hearing.judge import Verdict
 from voicecoach.voice.pcm import read_wav
 
-_decoder: SphinxDecoder | None = None
+_recogniser: Recogniser | None = None
 
 
-def _features(path: Path) -> Features | None:
-    global _decoder
-    if _decoder is None:
-        _decoder = SphinxDecoder(HearingSettings(), with_phone_loop=True, streaming=False)
-    return judge(_decoder, _padded(read_wav(path)), "any")
-
-
-def vector(f: Features) -> list[float]:
-    return [f.ratio, f.silence_inside, f.speech_outside, math.log(max(f.frames, 1))]
+def _verdicts(path: Path) -> list[Verdict]:
+    global _recogniser
+    if _recogniser is None:
+        _recogniser = Recogniser(replace(HearingSettings(), stop_threshold=2.0,
+                                         word_threshold=2.0))
+    found: list[Verdict] = []
+    _recogniser.on_verdict = found.append
+    run_clip(_recogniser, _padded(read_wav(path)))
+    return found
 
 
 def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000) -> tuple[np.ndarray, float]:
@@ -45,38 +54,86 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000) -> tuple[np.ndarray, fl
     for _ in range(steps):
         p = 1 / (1 + np.exp(-z @ w))
         w -= 0.5 * (z.T @ (p - y) / len(y) + 1e-3 * w)
-    coef = w[:-1] / std
-    return coef, float(w[-1] - (w[:-1] * mean / std).sum())
+    return w[:-1] / std, float(w[-1] - (w[:-1] * mean / std).sum())
+
+
+def _speakers(manifest: Path) -> list[str]:
+    with manifest.open(newline="") as handle:
+        return [r.get("speaker") or r["path"] for r in csv.DictReader(handle)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("manifest", type=Path)
+    parser.add_argument("manifests", type=Path, nargs="+")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    clips = read_manifest(args.manifest)
+    clips, speakers = [], []
+    for manifest in args.manifests:
+        clips += read_manifest(manifest)
+        speakers += _speakers(manifest)
     with Pool(args.jobs) as pool:
-        feats = pool.map(_features, [c.path for c in clips], chunksize=16)
-    rows = [(vector(f), float(vocabulary.canonical_of(f.name) == c.label))
-            for c, f in zip(clips, feats, strict=True) if f is not None]
-    x = np.array([r[0] for r in rows])
-    y = np.array([r[1] for r in rows])
-    coef, bias = fit(x, y)
-    print(f"clips {len(clips)}, with a grammar word {len(rows)}, right {int(y.sum())}")
-    print(f"COEFFICIENTS = ({', '.join(f'{c:.4f}' for c in coef)})")
-    print(f"BIAS = {bias:.4f}")
-    stop = sum(c.label == "stop" for c in clips)
-    no_command = sum(c.label == NO_COMMAND for c in clips)
-    probs = 1 / (1 + np.exp(-(x @ coef + bias)))
-    words = [vocabulary.canonical_of(f.name) for f in feats if f is not None]
-    labels = [c.label for c, f in zip(clips, feats, strict=True) if f is not None]
-    for threshold in (0.2, 0.3, 0.4, 0.5, 0.6):
-        keep = probs >= threshold
-        hit = sum(k and w == "stop" == lab for k, w, lab in zip(keep, words, labels, strict=True))
-        false = sum(k and w == "stop" != lab for k, w, lab in zip(keep, words, labels, strict=True))
-        other = sum(k and lab == NO_COMMAND for k, lab in zip(keep, labels, strict=True))
-        print(f"threshold {threshold}: stop recall {hit / max(stop, 1):.3f}, "
-              f"false stops {false}, accepted no-command clips {other}/{no_command}")
+        verdicts = pool.map(_verdicts, [c.path for c in clips], chunksize=8)
+    fold = np.array([zlib.crc32(s.encode()) % 2 for s in speakers])
+    seconds = np.array([len(read_wav(c.path)) / 16000 for c in clips])
+    labels = [c.label for c in clips]
+    hours = seconds[[lab == NO_COMMAND for lab in labels]].sum() / 3600
+
+    stop_rows = [(i, stop_vector(v)) for i, vs in enumerate(verdicts) for v in vs]
+    stop_rows = [(i, x) for i, x in stop_rows if x is not None]
+    word_rows = []
+    for i, vs in enumerate(verdicts):
+        for v in vs:
+            word = vocabulary.canonical_of(v.top.name) if v.top is not None else None
+            if v.top is not None and word not in (None, "stop"):
+                word_rows.append((i, word_vector(v.top, v), float(word == labels[i]), word))
+
+    sx = np.array([x for _, x in stop_rows])
+    sy = np.array([float(labels[i] == "stop") for i, _ in stop_rows])
+    sclip = np.array([i for i, _ in stop_rows])
+    wx = np.array([r[1] for r in word_rows])
+    wy = np.array([r[2] for r in word_rows])
+    wclip = np.array([r[0] for r in word_rows])
+    wword = [r[3] for r in word_rows]
+
+    def scores(x: np.ndarray, y: np.ndarray, clip_of: np.ndarray) -> tuple[np.ndarray, tuple]:
+        coef, bias = fit(x, y)
+        held = np.zeros(len(y))
+        for k in (0, 1):
+            train = fold[clip_of] != k
+            c, b = fit(x[train], y[train])
+            held[~train] = 1 / (1 + np.exp(-(x[~train] @ c + b)))
+        return held, (coef, bias)
+
+    s_held, (s_coef, s_bias) = scores(sx, sy, sclip)
+    w_held, (w_coef, w_bias) = scores(wx, wy, wclip)
+    s_in = 1 / (1 + np.exp(-(sx @ s_coef + s_bias)))
+    w_in = 1 / (1 + np.exp(-(wx @ w_coef + w_bias)))
+    print(f"{len(clips)} clips, {hours * 60:.1f} min without a command, "
+          f"{len(stop_rows)} stop verdicts, {len(word_rows)} word verdicts")
+    print(f"STOP_COEFFICIENTS = ({', '.join(f'{c:.4f}' for c in s_coef)})")
+    print(f"STOP_BIAS = {s_bias:.4f}")
+    print(f"WORD_COEFFICIENTS = ({', '.join(f'{c:.4f}' for c in w_coef)})")
+    print(f"WORD_BIAS = {w_bias:.4f}")
+    n_stop = labels.count("stop")
+    for name, p in (("in-sample", s_in), ("cross-validated", s_held)):
+        for th in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+            hit = {sclip[j] for j in np.nonzero(p >= th)[0] if labels[sclip[j]] == "stop"}
+            false = sum(1 for j in np.nonzero(p >= th)[0] if labels[sclip[j]] == NO_COMMAND)
+            other = sum(1 for j in np.nonzero(p >= th)[0]
+                        if labels[sclip[j]] not in ("stop", NO_COMMAND))
+            print(f"stop {name} threshold {th}: recall {len(hit) / max(n_stop, 1):.3f}, "
+                  f"false stops {false} ({false / hours:.0f}/h), on other commands {other}")
+    for name, p in (("in-sample", w_in), ("cross-validated", w_held)):
+        for th in (0.3, 0.5, 0.7, 0.8, 0.9):
+            keep = p >= th
+            right = sum(1 for j in np.nonzero(keep)[0] if wy[j] == 1)
+            wrong = sum(1 for j in np.nonzero(keep)[0]
+                        if wy[j] == 0 and labels[wclip[j]] != NO_COMMAND)
+            false = sum(1 for j in np.nonzero(keep)[0] if labels[wclip[j]] == NO_COMMAND)
+            numbers = sum(1 for j in np.nonzero(keep)[0]
+                          if labels[wclip[j]] == NO_COMMAND and wword[j] in NUMBER_WORDS)
+            print(f"words {name} threshold {th}: right {right}, wrong word {wrong}, "
+                  f"false accepts {false} ({false / hours:.0f}/h, numbers {numbers})")
 
 
 if __name__ == "__main__":

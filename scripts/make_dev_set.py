@@ -16,6 +16,11 @@ from pathlib import Path
 
 PER_LABEL = {"stop": 40, "yes": 10, "no": 10, "_unknown": 40, "_silence": 14}
 PER_NUMBER = 6
+ALWAYS = (
+    # Other tests (the session end-to-end test) name these clips.
+    "clips/stop/felix__stop_audio_05-08-23-41-40-258hqied0o_.wav",
+    "clips/two/sc1vinsis__two_1eddce1d_nohash_3.wav",
+)
 MAX_BYTES = 100_000
 """Longer clips (background noise, read sentences) are left out to keep the copy small."""
 
@@ -42,16 +47,18 @@ def main() -> None:
         by_source: dict[str, list[dict[str, str]]] = defaultdict(list)
         for m in members:
             by_source[m["source"].split("@")[0]].append(m)
-        picked: list[dict[str, str]] = []
+        picked = [m for m in members if m["path"] in ALWAYS]
+        members = [m for m in members if m["path"] not in ALWAYS]
         while len(picked) < want and any(by_source.values()):
             for source in sorted(by_source):
                 if by_source[source] and len(picked) < want:
                     picked.append(by_source[source].pop())
         chosen.extend(picked)
-    if args.out.exists():
-        shutil.rmtree(args.out)
+    # Only what this script made is replaced: other files in the folder belong to other tests.
+    if (args.out / "clips").exists():
+        shutil.rmtree(args.out / "clips")
     fields = ["path", "label", "speaker", "source", "license"]
-    (args.out / "clips").mkdir(parents=True)
+    (args.out / "clips").mkdir(parents=True, exist_ok=True)
     with (args.out / "manifest.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()

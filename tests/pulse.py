@@ -110,7 +110,7 @@ class PulseServer:
             "--realtime=no", "--high-priority=no", "--disable-shm=yes",
             "--log-target=stderr", "--log-level=notice",
             "-L", f"module-native-protocol-unix socket={self.socket} auth-anonymous=1",
-            "-L", f"module-null-sink sink_name={SPEAKER_SINK} rate={RATE} channels=1 "
+            "-L", f"module-null-sink sink_name={SPEAKER_SINK} rate={RATE} channels=1 norewinds=1 "
                   "sink_properties=device.description=voicecoach_speaker",
             "-L", f"module-null-sink sink_name={MIC_SINK} rate={RATE} channels=1 "
                   "sink_properties=device.description=voicecoach_mic_feed",
@@ -397,3 +397,27 @@ if pytest is not None:
             for key, value in server.client_env().items():
                 monkeypatch.setenv(key, value)
             yield server
+
+
+def main(argv: list[str]) -> int:
+    """`python tests/pulse.py [--loopback] [COMMAND...]`: run COMMAND (default: a shell)
+    against a private server with the virtual devices, then stop the server."""
+    import tempfile
+
+    loopback = "--loopback" in argv
+    command = [a for a in argv if a != "--loopback"]
+    if command[:1] == ["--"]:
+        command = command[1:]
+    command = command or [os.environ.get("SHELL", "/bin/sh")]
+    with tempfile.TemporaryDirectory(prefix="voicecoach-pulse-") as tmp, \
+            PulseServer(Path(tmp), loopback=loopback) as server:
+        print(f"PulseAudio at {server.server_address}: speaker {SPEAKER_SINK} "
+              f"(record {SPEAKER_SINK}.monitor), microphone {MIC_SOURCE} "
+              f"(play into {MIC_SINK}){', loopback on' if loopback else ''}", flush=True)
+        return subprocess.call(command, env={**os.environ, **server.client_env()})
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -148,3 +148,15 @@ def test_file_source_converts_and_paces_like_a_microphone(tmp_path, stop_clip):
     heard = np.frombuffer(b"".join(received), dtype="<i2")
     assert similarity(heard, stop_clip) > 0.95
     source.close()
+
+
+def test_a_microphone_run_at_44k_is_resampled_to_16k(pulse_env, stop_clip):
+    chunks: list[bytes] = []
+    with MicrophoneSource("pulse", on_chunk=chunks.append, rate=44100) as mic:
+        assert mic.device_rate == 44100
+        time.sleep(0.3)
+        pulse_env.play_into_mic(stop_clip).wait(timeout=5)
+        time.sleep(0.5)
+    assert {len(c) for c in chunks} == {CHUNK_BYTES}
+    heard = np.frombuffer(b"".join(chunks), dtype="<i2")
+    assert similarity(heard, stop_clip) > 0.95

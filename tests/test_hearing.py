@@ -50,25 +50,25 @@ def test_the_set_covers_stop_every_number_yes_no_and_no_command() -> None:
 def test_stop_is_heard_in_real_stop_recordings(heard: dict[Path, list[Detection]]) -> None:
     stops = _clips("stop")
     found = sum(any(d.word == "stop" for d in heard[path]) for path, _ in stops)
-    assert found / len(stops) >= 0.60
+    assert found / len(stops) >= 0.65  # measured 0.75 (30 of 40)
 
 
 def test_numbers_are_recognised(heard: dict[Path, list[Detection]]) -> None:
     numbers = [(p, lab) for p, lab in _clips() if lab in NUMBER_WORDS]
     right = sum(_best(heard[p]) == lab for p, lab in numbers)
     wrong = sum(_best(heard[p]) not in (lab, NO_COMMAND) for p, lab in numbers)
-    assert right / len(numbers) >= 0.50
+    assert right / len(numbers) >= 0.58  # measured 0.68
     # A wrongly logged pain number is worse than a re-ask: wrong answers stay rare.
-    assert wrong / len(numbers) <= 0.15
+    assert wrong / len(numbers) <= 0.12  # measured 0.05
 
 
 def test_speech_and_noise_without_a_command_are_mostly_rejected(
         heard: dict[Path, list[Detection]]) -> None:
     others = _clips(NO_COMMAND)
     accepted = [p for p, _ in others if heard[p]]
-    assert len(accepted) / len(others) <= 0.25
+    assert len(accepted) / len(others) <= 0.15  # measured 0.07 (4 of 54)
     false_stops = [p for p, _ in others if any(d.word == "stop" for d in heard[p])]
-    assert len(false_stops) <= 2
+    assert len(false_stops) <= 2  # measured 1
 
 
 def _energy_end(samples: np.ndarray) -> float:

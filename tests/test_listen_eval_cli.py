@@ -11,7 +11,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from voicecoach.cli import main
-from voicecoach.voice.pcm import read_wav
+from voicecoach.voice.pcm import read_wav, resample
 
 SPEECH = Path(__file__).parent / "data" / "speech"
 
@@ -30,9 +30,8 @@ def _stop_clips() -> list[Path]:
 
 
 def _write_stereo_44k(path: Path, mono16k: np.ndarray) -> None:
-    """The same audio as a 44.1 kHz stereo WAV (nearest-sample upsampling is enough here)."""
-    idx = (np.arange(int(len(mono16k) * 44100 / 16000)) * 16000 / 44100).astype(int)
-    up = mono16k[idx].astype("<i2")
+    """The same audio as a 44.1 kHz stereo WAV."""
+    up = resample(mono16k, 16000, 44100).astype("<i2")
     with wave.open(str(path), "wb") as w:
         w.setnchannels(2)
         w.setsampwidth(2)

@@ -227,3 +227,18 @@ def test_a_dead_sound_server_is_reported_and_nothing_hangs(fresh_pulse: PulseSer
     speaker.cut()
     speaker.close()
     assert time.monotonic() - started < 5.0
+
+
+def test_a_device_run_at_48k_gets_the_prompt_resampled(pulse_env, tmp_path):
+    speaker = DeviceSpeaker("pulse", rate=48000, library=LIB,
+                            renderer=Renderer(cache_dir=tmp_path / "c"))
+    try:
+        assert (speaker.rate, speaker.channels) == (48000, 1)
+        recording = pulse_env.record_speaker()  # records at 16 kHz
+        speaker.say("return_rise", FIXED_PROMPTS["return_rise"])
+        wait_idle(speaker)
+        time.sleep(0.2)
+        samples, _ = recording.stop()
+    finally:
+        speaker.close(drain=False)
+    assert similarity(samples, recorded("return_rise")) > 0.95

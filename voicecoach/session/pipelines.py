@@ -23,7 +23,7 @@ from voicecoach.session.actions import Action, End, Say
 from voicecoach.session.clock import FakeClock, MonotonicClock
 from voicecoach.session.engine import Engine, EngineSettings
 from voicecoach.session.events import DeviceLost, Event, Key
-from voicecoach.session.hearing_link import OwnVoiceGate, detections_to_events
+from voicecoach.session.hearing_link import HearingLink, OwnVoiceGate
 from voicecoach.session.ports import Speaker
 from voicecoach.session.recorder import SessionRecorder
 from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
@@ -85,10 +85,10 @@ def run_file_session(program: Program, settings: EngineSettings, recorder: Sessi
             return run_simulated(engine, clock, dispatch, audio=iter(source),
                                  recogniser=recogniser, inbox=failures)
         runner = LiveRunner(engine, clock, dispatch, recogniser)
+        link = HearingLink(recogniser, None, clock, runner.post)
 
         def on_chunk(chunk: bytes) -> None:
-            for event in detections_to_events(recogniser.feed(chunk), None, clock.now()):
-                runner.post(event)
+            link.on_chunk(chunk)
             while failures:
                 runner.post(failures.popleft())
 
@@ -140,23 +140,12 @@ def run_voice_session(program: Program, settings: EngineSettings,
             raise NoAudioDevice(f"{e}.") from None
         stack.callback(speaker.close)
         gate = None if headphones else OwnVoiceGate(speaker)
-
-        def on_chunk(chunk: bytes) -> None:
-            now = clock.now()
-            if gate is not None:
-                gate.observe(now)
-            try:
-                detections = recogniser.feed(chunk)
-            except Exception as e:  # a broken recogniser is a lost ear: bring the user up
-                logger.exception("recogniser failed")
-                post(DeviceLost("recogniser", str(e)))
-                return
-            for event in detections_to_events(detections, gate, now):
-                post(event)
+        link = HearingLink(recogniser, gate, clock, post)
 
         try:
-            source = MicrophoneSource(mic, on_chunk=on_chunk,
+            source = MicrophoneSource(mic, on_chunk=link.on_chunk,
                                       on_failure=lambda d: post(DeviceLost("microphone", d)))
+            link.dropped_samples = lambda: source.dropped_frames
             source.start()
         except (DeviceNotFound, AudioUnavailable, MicrophoneUnavailable) as e:
             raise NoAudioDevice(f"{e}.") from None

@@ -5,8 +5,8 @@ The voice package implements these; the runner never imports a device module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,9 @@ class Playing:
     text: str
     started_at: float
     ends_at: float
+    samples: Any = field(default=None, compare=False, repr=False)
+    """The exact 16 kHz int16 samples being played (a numpy array), when the speaker has
+    them: the reference that tells the coach's echo from the user's voice."""
 
 
 class Speaker(Protocol):

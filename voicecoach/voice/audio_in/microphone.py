@@ -61,11 +61,21 @@ class _Failure:
 
 
 class MicrophoneSource:
+    """A microphone, opened by `start()` (or `with`).
+
+    device: PortAudio index, exact name or unique part of a name; None = default.
+    on_chunk: called with each 30 ms chunk (bytes, 16 kHz mono int16) from the
+    delivery thread; without it, chunks queue for `read()` / `chunks()`.
+    on_failure: called once, from a source thread, when the microphone is lost.
+    rate: open the device at this rate instead of trying 16 kHz first.
+    """
+
     def __init__(self, device: str | int | None = None, *,
                  on_chunk: Callable[[bytes], None] | None = None,
                  on_failure: Callable[[str], None] | None = None,
                  chunk_s: float = CHUNK_S, no_audio_s: float = NO_AUDIO_S,
-                 silence_is_loss: bool = True, pa: pyaudio.PyAudio | None = None) -> None:
+                 silence_is_loss: bool = True, pa: pyaudio.PyAudio | None = None,
+                 rate: int | None = None) -> None:
         self._on_chunk = on_chunk
         self._silence_is_loss = silence_is_loss
         self._on_failure = on_failure
@@ -75,7 +85,7 @@ class MicrophoneSource:
         self._pa = pa or open_portaudio()
         try:
             self.device: AudioDevice = find_device(self._pa, device, "input")
-            self.device_rate, self.device_channels = self._choose_format()
+            self.device_rate, self.device_channels = self._choose_format(rate)
         except Exception:
             if self._own_pa:
                 self._pa.terminate()
@@ -88,6 +98,7 @@ class MicrophoneSource:
         self._stream: Any = None
         self._running = False
         self._failed = False
+        self._closed = False
         self._threads: list[threading.Thread] = []
         self.dropped_frames = 0
         """Frames lost: the device overflowed (estimated from the stream clock) or the
@@ -116,6 +127,9 @@ class MicrophoneSource:
         return self
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._running = False
         for thread in self._threads:
             thread.join(timeout=1.0)
@@ -262,11 +276,11 @@ class MicrophoneSource:
             except Exception:
                 logger.exception("on_failure callback raised")
 
-    def _choose_format(self) -> tuple[int, int]:
+    def _choose_format(self, forced_rate: int | None) -> tuple[int, int]:
         import pyaudio
 
-        for rate, channels in ((RATE, 1), (self.device.default_rate, 1),
-                               (self.device.default_rate, 2)):
+        rates = [forced_rate] if forced_rate else [RATE, self.device.default_rate]
+        for rate, channels in [(r, c) for r in dict.fromkeys(rates) for c in (1, 2)]:
             if channels > self.device.max_input_channels:
                 continue
             try:
@@ -277,5 +291,5 @@ class MicrophoneSource:
             except ValueError:
                 continue
         raise MicrophoneUnavailable(
-            f"the microphone '{self.device.name}' takes none of 16 kHz mono, "
-            f"{self.device.default_rate} Hz mono or stereo")
+            f"the microphone '{self.device.name}' gives 16-bit audio at none of "
+            f"{', '.join(f'{r} Hz' for r in rates)}")

@@ -1,26 +1,60 @@
-"""From the judge's features to a calibrated 0..1 confidence.
+"""From the judge's verdict to calibrated 0..1 confidences.
 
-A logistic model: the probability that the word named is the word said,
-fitted on the real-voice clips of /work/shared/audio (1530 clips, 170+
-speakers; every clip decoded whole by `judge`, target 1 when the grammar's
-word matched the label, 0 otherwise, clips holding no command included).
-Refit with `scripts/fit_confidence.py` after changing the vocabulary or the
-decoder set-up.
+Two logistic models, fitted by `scripts/fit_confidence.py` on what the live
+pipeline itself produced (every check the Recogniser made, early and at the
+end of a segment) over real-voice clips and long stretches of talk without a
+command:
+
+- word: the probability that the grammar's best word is the word said;
+- stop: the probability that "stop" was said, from the stop-only search
+  (how well "stop" explains its best place against the phone loop) together
+  with what the full grammar chose. "stop" is decided by this model alone, so
+  a stop heard as "no" by the grammar can still be caught.
 """
 
 from __future__ import annotations
 
 import math
 
-from voicecoach.voice.hearing.judge import Features
+from voicecoach.voice.hearing import vocabulary
+from voicecoach.voice.hearing.judge import Features, Verdict
 
-# Coefficients for (score ratio per frame, silence inside, speech outside (s), ln frames).
-COEFFICIENTS = (1.3843, 0.3570, -0.6541, -0.3451)
-BIAS = 6.5735
+WORD_COEFFICIENTS = (1.3843, 0.3570, -0.6541, -0.3451, 0.0)
+"""For (ratio, silence inside, speech outside (s), ln frames, speech in the stretch (s))."""
+WORD_BIAS = 6.5735
+
+STOP_COEFFICIENTS = (1.3843, 2.0, 0.0, 0.3570, -0.6541, -0.3451, 0.0)
+"""For (stop ratio, grammar chose stop (0/1), best ratio - stop ratio, silence inside,
+speech outside (s), ln frames, speech in the stretch (s))."""
+STOP_BIAS = 5.0
 
 
-def confidence(features: Features) -> float:
-    x = (features.ratio, features.silence_inside, features.speech_outside,
-         math.log(max(features.frames, 1)))
-    z = BIAS + sum(c * v for c, v in zip(COEFFICIENTS, x, strict=True))
+def word_vector(top: Features, verdict: Verdict) -> tuple[float, ...]:
+    return (top.ratio, top.silence_inside, top.speech_outside,
+            math.log(max(top.frames, 1)), verdict.speech)
+
+
+def stop_vector(verdict: Verdict) -> tuple[float, ...] | None:
+    stop, top = verdict.stop, verdict.top
+    if stop is None:
+        return None
+    chose_stop = 1.0 if top is not None and vocabulary.canonical_of(top.name) == "stop" else 0.0
+    margin = (top.ratio - stop.ratio) if top is not None else 0.0
+    return (stop.ratio, chose_stop, margin, stop.silence_inside, stop.speech_outside,
+            math.log(max(stop.frames, 1)), verdict.speech)
+
+
+def _logistic(bias: float, coefficients: tuple[float, ...], x: tuple[float, ...]) -> float:
+    z = bias + sum(c * v for c, v in zip(coefficients, x, strict=True))
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+def word_confidence(verdict: Verdict) -> float:
+    if verdict.top is None:
+        return 0.0
+    return _logistic(WORD_BIAS, WORD_COEFFICIENTS, word_vector(verdict.top, verdict))
+
+
+def stop_confidence(verdict: Verdict) -> float:
+    x = stop_vector(verdict)
+    return 0.0 if x is None else _logistic(STOP_BIAS, STOP_COEFFICIENTS, x)

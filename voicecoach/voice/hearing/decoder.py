@@ -23,6 +23,7 @@ FRAME_S = 0.01
 """pocketsphinx's feature frame (seconds)."""
 
 PHONE_SEARCH = "phones"
+STOP_SEARCH = "stop_only"
 
 
 class HearingSetupError(RuntimeError):
@@ -77,6 +78,7 @@ class SphinxDecoder:
                 self.decoder.add_jsgf_string(grammar_search(mode), grammar)
             except (RuntimeError, ValueError) as exc:
                 raise HearingSetupError(f"the {mode} grammar did not load: {exc}") from exc
+        self.decoder.add_jsgf_string(STOP_SEARCH, vocabulary.stop_jsgf())
         if with_phone_loop:
             phone_lm = os.path.join(model, "en-us", "en-us-phone.lm.bin")
             self.decoder.add_allphone_file(PHONE_SEARCH, phone_lm)

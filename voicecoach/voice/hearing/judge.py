@@ -16,6 +16,7 @@ from voicecoach.voice.hearing import vocabulary
 from voicecoach.voice.hearing.decoder import (
     FRAME_S,
     PHONE_SEARCH,
+    STOP_SEARCH,
     Segment,
     SphinxDecoder,
     grammar_search,
@@ -43,6 +44,18 @@ class Features:
     transcript: str
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Both readings of one stretch of audio."""
+
+    top: Features | None
+    """The grammar's best word for the current mode (None: silence only)."""
+    stop: Features | None
+    """The best place for "stop" when only "stop" may be said (None: silence only)."""
+    speech: float
+    """Phone-loop speech in the whole stretch (seconds)."""
+
+
 def _phone_score(phones: list[Segment], start: int, end: int) -> float:
     total = 0.0
     for p in phones:
@@ -52,14 +65,11 @@ def _phone_score(phones: list[Segment], start: int, end: int) -> float:
     return total
 
 
-def judge(decoder: SphinxDecoder, pcm: bytes, mode: str) -> Features | None:
-    """Decode a stretch of audio (int16 bytes) both ways; None if it holds no command word."""
-    words = [s for s in decoder.decode(pcm, grammar_search(mode))
-             if vocabulary.canonical_of(s.name) is not None]
+def _features(segments: list[Segment], phones: list[Segment]) -> Features | None:
+    words = [s for s in segments if vocabulary.canonical_of(s.name) is not None]
     if not words:
         return None
     word = max(words, key=lambda s: s.frames)
-    phones = [p for p in decoder.decode(pcm, PHONE_SEARCH) if p.name not in ("<s>", "</s>")]
     sf, ef = word.start_frame, word.end_frame
     ratio = (word.ascore - _phone_score(phones, sf, ef)) / word.frames
     outside = 0
@@ -71,6 +81,17 @@ def judge(decoder: SphinxDecoder, pcm: bytes, mode: str) -> Features | None:
                 silent += not speech
             elif speech and not (sf - _MARGIN_FRAMES <= f <= ef + _MARGIN_FRAMES):
                 outside += 1
-    transcript = " ".join(p.name for p in phones if p.name not in SILENCE_PHONES)
+    transcript = " ".join(p.name for p in phones
+                          if p.name not in SILENCE_PHONES and sf <= p.end_frame
+                          and p.start_frame <= ef)
     return Features(word.name, sf, ef, ratio, word.frames, outside * FRAME_S,
                     silent / word.frames, transcript)
+
+
+def judge(decoder: SphinxDecoder, pcm: bytes, mode: str) -> Verdict:
+    """Decode a stretch of audio (int16 bytes) three ways: mode grammar, "stop" alone, phones."""
+    phones = [p for p in decoder.decode(pcm, PHONE_SEARCH) if p.name not in ("<s>", "</s>")]
+    speech = sum(p.frames for p in phones if p.name not in SILENCE_PHONES) * FRAME_S
+    top = _features(decoder.decode(pcm, grammar_search(mode)), phones)
+    stop = _features(decoder.decode(pcm, STOP_SEARCH), phones)
+    return Verdict(top, stop, speech)

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from voicecoach.voice.hearing import vocabulary
-from voicecoach.voice.hearing.confidence import confidence
+from voicecoach.voice.hearing.confidence import stop_confidence, word_confidence
 from voicecoach.voice.hearing.decoder import FRAME_S, SphinxDecoder, grammar_search
-from voicecoach.voice.hearing.judge import judge
+from voicecoach.voice.hearing.judge import Features, Verdict, judge
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
 from voicecoach.voice.hearing.settings import HearingSettings
 
@@ -59,6 +60,8 @@ class Recogniser:
         self._checker = SphinxDecoder(self.settings, with_phone_loop=True, streaming=False)
         self._segmenter = Segmenter(self.settings)
         self._mode = "any"
+        self.on_verdict: Callable[[Verdict], None] | None = None
+        """Tuning hook: sees every verdict before the thresholds (scripts/fit_confidence.py)."""
         self.reset()
 
     def reset(self) -> None:
@@ -163,18 +166,23 @@ class Recogniser:
         return []
 
     def _check(self, segment: list[bytes]) -> Detection | None:
-        features = judge(self._checker, b"".join(segment), self._segment_mode)
-        if features is None:
+        verdict = judge(self._checker, b"".join(segment), self._segment_mode)
+        if self.on_verdict is not None:
+            self.on_verdict(verdict)
+        p_stop = stop_confidence(verdict)
+        if verdict.stop is not None and p_stop >= self.settings.stop_threshold:
+            return self._detection("stop", p_stop, verdict.stop)
+        top = verdict.top
+        word = vocabulary.canonical_of(top.name) if top is not None else None
+        if top is None or word is None or word == "stop":
             return None
-        word = vocabulary.canonical_of(features.name)
-        if word is None:
+        score = word_confidence(verdict)
+        logger.debug("heard %s (%s) confidence %.2f", word, top.transcript, score)
+        if score < self.settings.word_threshold:
             return None
-        score = confidence(features)
-        threshold = (self.settings.stop_threshold if word == "stop"
-                     else self.settings.word_threshold)
-        logger.debug("heard %s (%s) confidence %.2f", word, features.transcript, score)
-        if score < threshold:
-            return None
+        return self._detection(word, score, top)
+
+    def _detection(self, word: str, score: float, features: Features) -> Detection:
         t_end = (self._segment_start * FRAME_SAMPLES) / RATE + (features.end_frame + 1) * FRAME_S
         transcript = f"{features.name.split('(')[0]} [{features.transcript}]"
         return Detection(round(t_end, 3), word, round(score, 3), transcript)

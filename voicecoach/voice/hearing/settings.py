@@ -7,9 +7,6 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class HearingSettings:
-    chunk_s: float = 0.03
-    """Length of the chunks the caller feeds (seconds); only used for documentation and eval."""
-
     vad_on_db: float = 8.0
     """A 10 ms frame counts as speech when its energy is this far above the noise floor (dB)."""
 

@@ -95,3 +95,9 @@ def jsgf(mode: str) -> str:
     """A grammar for `mode`: exactly one of its command words."""
     words = " | ".join(w.name for w in words_for(mode))
     return f"#JSGF V1.0;\ngrammar hear_{mode};\npublic <command> = {words};\n"
+
+
+def stop_jsgf() -> str:
+    """A grammar where only "stop" (any variant) can be said: the stop detector's search."""
+    words = " | ".join(w.name for w in stop_words())
+    return f"#JSGF V1.0;\ngrammar hear_stop;\npublic <stop> = {words};\n"

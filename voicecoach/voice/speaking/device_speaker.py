@@ -49,6 +49,10 @@ logger = logging.getLogger(__name__)
 
 CHUNK_S = 0.02
 """Longest piece written to the device at once: a cut takes effect within one."""
+PERIOD_S = 0.05
+"""Device period: PortAudio's ALSA buffer holds about three, so ~150 ms of audio is queued
+and a busy machine can starve the play thread that long without a stutter. A cut closes
+the stream, which drops that buffer, so its size does not delay the cut."""
 STALL_S = 1.0
 """A write blocked this long means the device has stopped taking audio."""
 
@@ -66,12 +70,23 @@ class _Request:
 
 
 class DeviceSpeaker:
+    """Speech on a sound card.
+
+    device: PortAudio index, exact name or unique part of a name; None = default.
+    clock: what now_playing() times are measured on (pass the session clock).
+    on_failure: called from a speaker thread when the device or the speech
+    engine fails (once per failure; nothing is raised to the caller).
+    voice / renderer / library: how prompts become audio (renderer overrides voice).
+    rate: open the device at this rate instead of trying 16 kHz first.
+    Raises DeviceNotFound or SpeakerUnavailable if the device cannot be opened.
+    """
+
     def __init__(self, device: str | int | None = None, *, clock: Clock | None = None,
                  on_failure: Callable[[str], None] | None = None,
                  voice: VoiceSettings = DEFAULT_VOICE, renderer: Renderer | None = None,
                  library: PromptLibrary | None = None, pa: pyaudio.PyAudio | None = None,
                  chunk_s: float = CHUNK_S, alert_gap_s: float = ALERT_GAP_S,
-                 drain_timeout_s: float = 30.0) -> None:
+                 drain_timeout_s: float = 30.0, rate: int | None = None) -> None:
         self._clock = clock or MonotonicClock()
         self._on_failure = on_failure
         self._own_renderer = renderer is None
@@ -82,9 +97,13 @@ class DeviceSpeaker:
         self._pa = pa or open_portaudio()
         try:
             self.device: AudioDevice = find_device(self._pa, device, "output")
-            self.rate, self.channels = self._choose_format()
+            self.rate, self.channels = self._choose_format(rate)
             self._frames_per_chunk = max(1, int(self.rate * min(chunk_s, CHUNK_S)))
+            self._frames_per_period = max(self._frames_per_chunk, int(self.rate * PERIOD_S))
+            # Opened once to fail early on a device that cannot play, then closed: each
+            # run of speech gets a fresh stream (see _finish_stream).
             self._stream: Any = self._open_stream()
+            self._close_stream()
         except Exception:
             if self._own_pa:
                 self._pa.terminate()
@@ -238,10 +257,7 @@ class DeviceSpeaker:
                 self._current = clip
                 self._cut_requested = False
             self._play(clip)
-            with self._cond:
-                more = bool(self._queue) and not self._closing
-            if not more:
-                self._pause_stream()
+            self._finish_stream()
             with self._cond:
                 self._quiet_since = time.monotonic()
                 self._current = None
@@ -261,14 +277,11 @@ class DeviceSpeaker:
     # ---- playing ---------------------------------------------------------------------
 
     def _play(self, clip: Clip) -> None:
-        # A clip that follows another waits for the device buffer to play out first.
-        follows = self._stream is not None
         try:
             if self._stream is None:
                 self._stream = self._open_stream()
-            elif self._stream.is_stopped():
-                self._stream.start_stream()
-                follows = False
+            # A clip that follows another sounds once the device buffer has played out.
+            ahead = self._buffer_frames - int(self._stream.get_write_available())
         except SpeakerUnavailable as exc:
             self._report(str(exc))
             return
@@ -278,26 +291,58 @@ class DeviceSpeaker:
         data = self._for_device(clip.samples)
         frame_bytes = 2 * self.channels
         step = self._frames_per_chunk * frame_bytes
-        started = self._clock.now() + (self._latency() if follows else 0.0)
+        started = self._clock.now() + max(0, ahead) / self.rate
         with self._cond:
             if not self._cut_requested:
                 self._playing = Playing(clip.prompt_id, clip.text, started,
-                                        started + clip.duration)
-        for offset in range(0, len(data), step):
-            if self._cut_requested or self._closing:
-                # Closing the stream drops what PortAudio and the sound server still hold.
-                if self.drop_buffer_on_cut or self._closing:
+                                        started + clip.duration, clip.samples)
+        offset = 0
+        while offset < len(data):
+            piece = data[offset: offset + step]
+            if not self._wait_for_room(len(piece) // frame_bytes):
+                if self._stream is not None and (self.drop_buffer_on_cut or self._closing):
+                    # Closing drops what PortAudio and the sound server still hold.
                     self._close_stream()
                 return
             self._write_since = time.monotonic()
             try:
-                # Not exception_on_underflow: PyAudio closes the stream when it raises.
-                self._stream.write(data[offset: offset + step])
+                # There is room, so this returns at once. Not exception_on_underflow:
+                # PyAudio closes the stream when it raises.
+                self._stream.write(piece)
             except Exception as exc:  # OSError from PortAudio; a dead stream can raise others
                 self._write_failed(exc)
                 return
             self._write_since = None
             self._failure_reported = False
+            offset += len(piece)
+
+    def _wait_for_room(self, frames: int) -> bool:
+        """Wait until the device buffer can take `frames` without blocking.
+
+        Returns False at once on a cut or close, so a cut never waits for the
+        device; a device that takes nothing for STALL_S is reported.
+        """
+        waiting_since = time.monotonic()
+        import os
+        if os.environ.get("VC_BLOCKING"):
+            return not (self._cut_requested or self._closing)
+        while True:
+            with self._cond:
+                if self._cut_requested or self._closing:
+                    return False
+            try:
+                room = self._stream.get_write_available()
+            except Exception as exc:
+                self._write_failed(exc)
+                return False
+            if room >= frames:
+                return True
+            if time.monotonic() - waiting_since > STALL_S:
+                self._write_failed(RuntimeError(f"it took no audio for {STALL_S:g} s"))
+                return False
+            with self._cond:
+                if not (self._cut_requested or self._closing):
+                    self._cond.wait(max(0.002, (frames - room) / self.rate))
 
     def _write_failed(self, exc: Exception) -> None:
         self._write_since = None
@@ -317,11 +362,11 @@ class DeviceSpeaker:
         except Exception:
             return 0.0
 
-    def _choose_format(self) -> tuple[int, int]:
+    def _choose_format(self, forced_rate: int | None) -> tuple[int, int]:
         import pyaudio
 
-        for rate, channels in ((RATE, 1), (self.device.default_rate, 1),
-                               (self.device.default_rate, 2)):
+        rates = [forced_rate] if forced_rate else [RATE, self.device.default_rate]
+        for rate, channels in [(r, c) for r in dict.fromkeys(rates) for c in (1, 2)]:
             if channels > self.device.max_output_channels:
                 continue
             try:
@@ -331,35 +376,48 @@ class DeviceSpeaker:
                     return rate, channels
             except ValueError:
                 continue
-        raise SpeakerUnavailable(f"the speaker '{self.device.name}' takes none of 16 kHz mono, "
-                                 f"{self.device.default_rate} Hz mono or stereo")
+        raise SpeakerUnavailable(f"the speaker '{self.device.name}' takes 16-bit audio at none "
+                                 f"of {', '.join(f'{r} Hz' for r in rates)}")
 
     def _open_stream(self) -> Any:
         import pyaudio
 
         try:
-            return self._pa.open(rate=self.rate, channels=self.channels,
+            stream = self._pa.open(rate=self.rate, channels=self.channels,
                                  format=pyaudio.paInt16, output=True,
                                  output_device_index=self.device.index,
-                                 frames_per_buffer=self._frames_per_chunk)
+                                 frames_per_buffer=self._frames_per_period)
         except Exception as exc:
             raise SpeakerUnavailable(
                 f"cannot open the speaker '{self.device.name}': {exc}") from exc
+        # Empty now, so this is the whole buffer.
+        self._buffer_frames: int = int(stream.get_write_available())
+        return stream
 
-    def _pause_stream(self) -> None:
-        """Let the last words play out, then stop the stream until the next clip.
+    def _finish_stream(self) -> None:
+        """Let the last words play out, then close the stream until there is more to say.
 
-        A stream left running with nothing to play underruns, and through
-        PulseAudio's ALSA plugin the next clip written after that can be lost.
+        A stream left running with nothing to play underruns, and one stopped and
+        started again can misplace audio: through PulseAudio's ALSA plugin the next
+        words came out late, or twice. A fresh stream for each run of speech costs a
+        few milliseconds and has neither problem. The wait for the buffer to empty
+        gives way at once to a new clip (same stream, no gap) or a cut.
         """
         if self._stream is None:
             return
+        deadline = time.monotonic() + self._buffer_frames / self.rate + 0.2
         try:
-            if not self._stream.is_stopped():
-                self._stream.stop_stream()
+            while time.monotonic() < deadline:
+                queued = self._buffer_frames - self._stream.get_write_available()
+                with self._cond:
+                    if self._queue and not (self._cut_requested or self._closing):
+                        return
+                    if queued <= 0 or self._cut_requested or self._closing:
+                        break
+                    self._cond.wait(max(0.002, queued / self.rate))
         except Exception as exc:
-            logger.debug("stopping the output stream: %s", exc)
-            self._close_stream()
+            logger.debug("waiting for the output stream to drain: %s", exc)
+        self._close_stream()
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None

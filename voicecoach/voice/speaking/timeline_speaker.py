@@ -57,6 +57,10 @@ class _Segment:
 
 
 class TimelineSpeaker:
+    """clock: the session clock (a FakeClock under --fast); out_path: the WAV to write,
+    or None to keep the audio in memory (`audio()`). on_failure: called when a prompt
+    cannot be rendered and has no recording to fall back on."""
+
     def __init__(self, clock: Clock, out_path: Path | None = None, *,
                  voice: VoiceSettings = DEFAULT_VOICE, renderer: Renderer | None = None,
                  library: PromptLibrary | None = None,
@@ -124,7 +128,7 @@ class TimelineSpeaker:
         for segment in self._segments:
             if segment.start <= now < segment.end:
                 return Playing(segment.clip.prompt_id, segment.clip.text,
-                               segment.start / RATE, segment.end / RATE)
+                               segment.start / RATE, segment.end / RATE, segment.clip.samples)
         return None
 
     def idle(self) -> bool:
