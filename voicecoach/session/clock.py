@@ -25,6 +25,12 @@ class MonotonicClock:
     def now(self) -> float:
         return time.monotonic() - self._start
 
+    def zero(self) -> None:
+        """Start counting from now. Only before the session starts: a file-driven session
+        zeroes its clock as the file starts playing, so every event time is on the audio
+        timeline of the input file however long the set-up took."""
+        self._start = time.monotonic()
+
 
 class FakeClock:
     """A clock that moves only when told to: for tests and for --fast file sessions."""

@@ -92,6 +92,7 @@ def run_file_session(program: Program, settings: EngineSettings, recorder: Sessi
             while failures:
                 runner.post(failures.popleft())
 
+        clock.zero()
         source.start(on_chunk)
         return runner.run()
     finally:

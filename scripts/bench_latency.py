@@ -1,0 +1,302 @@
+"""How fast does "stop" bring the return guidance? voicecoach against the plain
+SpeechRecognition loop, on the same recorded speech, in the same run.
+
+For each trial a recorded human "stop" (tests/data/speech) is placed at a varied
+moment of a session's first seconds, while the coach is speaking or just after,
+and the whole product runs as a user would start it, in real time:
+
+    voicecoach start --audio-in IN.wav --audio-out OUT.wav --events EV.jsonl ...
+
+Measured per trial:
+- latency: from the end of the spoken "stop" in IN.wav to the first sample of
+  the return prompt written to OUT.wav (both on the session's audio timeline);
+- speech kept sounding: from the end of "stop" to the last sample of the prompt
+  that was playing when it was said (only trials where one was playing).
+
+Baseline, on the same IN.wav paced in real time: SpeechRecognition's `listen()`
+then `recognize_sphinx()` with the same command words as a keyword list, until
+"stop" is recognised; its latency is the time from the end of "stop" to that.
+
+Also measured: CPU (share of one core) and resident memory of `voicecoach start`
+while it listens to a silent room during a hold.
+
+    python scripts/bench_latency.py [--trials 20] [--clips tests/data/speech]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
+from voicecoach.voice.pcm import read_wav  # noqa: E402
+from voicecoach.voice.speaking import PromptLibrary  # noqa: E402
+
+RATE = 16000
+PROGRAM = REPO / "tests" / "data" / "programs" / "short-descend.toml"
+NOISE_RMS = 30.0  # a quiet room, so the first seconds are not digital silence
+
+
+def speech_end(samples: np.ndarray, threshold_ratio: float = 0.1) -> float:
+    """Where the word ends: the last 10 ms frame above 10% of the clip's loudest frame."""
+    frames = samples[: len(samples) // 160 * 160].astype(np.float64).reshape(-1, 160)
+    rms = np.sqrt(np.mean(frames ** 2, axis=1))
+    loud = np.nonzero(rms > threshold_ratio * rms.max())[0]
+    return (loud[-1] + 1) * 160 / RATE
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+
+
+def make_input(clip: np.ndarray, at_s: float, total_s: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    room = rng.normal(0, NOISE_RMS, int(total_s * RATE))
+    start = int(at_s * RATE)
+    room[start:start + len(clip)] += clip
+    return np.clip(room, -32768, 32767).astype(np.int16)
+
+
+def find(haystack: np.ndarray, needle: np.ndarray) -> int:
+    """Sample offset where `needle` (exact samples) starts in `haystack`."""
+    n = len(haystack) + len(needle)
+    size = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(haystack.astype(np.float64), size)
+                        * np.conj(np.fft.rfft(needle.astype(np.float64), size)), size)
+    return int(np.argmax(corr[: len(haystack)]))
+
+
+def run_voicecoach(in_wav: Path, work: Path) -> tuple[list[dict], np.ndarray]:
+    out_wav, events = work / "out.wav", work / "ev.jsonl"
+    env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
+         "--audio-out", str(out_wav), "--events", str(events), "--program", str(PROGRAM),
+         "--pain", "3", "--no-checklist", "--db", str(work / "bench.db")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            text = events.read_text() if events.exists() else ""
+            if '"return_started"' in text:
+                time.sleep(1.5)  # let the return prompt be written out
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # the speaker writes OUT.wav as it closes
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    logged = [json.loads(line) for line in events.read_text().splitlines()]
+    return logged, read_wav(out_wav)
+
+
+def paced_source(samples: np.ndarray):  # -> speech_recognition.AudioSource
+    import speech_recognition as sr
+
+    class PacedWav(_Paced, sr.AudioSource):
+        pass
+
+    return PacedWav(samples)
+
+
+class _Paced:
+    """Samples delivered in real time, as a SpeechRecognition AudioSource reads them."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.samples = samples
+        self.SAMPLE_RATE = RATE
+        self.SAMPLE_WIDTH = 2
+        self.CHUNK = 480
+        self.stream = self
+        self.pos = 0
+        self.started = 0.0
+
+    def __enter__(self) -> _Paced:
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def read(self, frames: int) -> bytes:
+        if self.pos >= len(self.samples):
+            return b""
+        chunk = self.samples[self.pos:self.pos + frames]
+        self.pos += len(chunk)
+        due = self.started + self.pos / RATE
+        time.sleep(max(0.0, due - time.monotonic()))
+        return chunk.astype("<i2").tobytes()
+
+
+def run_baseline(samples: np.ndarray, stop_end_s: float) -> float | None:
+    import speech_recognition as sr
+
+    recognizer = sr.Recognizer()
+    # The same command words, as keywords; "stop" gets the most sensitive setting.
+    keywords = [("stop", 1.0), ("ready", 0.8), ("repeat", 0.8), ("yes", 0.8), ("no", 0.8)]
+    source = paced_source(samples)
+    with source:
+        while source.pos < len(samples):
+            try:
+                audio = recognizer.listen(source, timeout=None, phrase_time_limit=5)
+            except sr.WaitTimeoutError:
+                continue
+            try:
+                text = recognizer.recognize_sphinx(audio, keyword_entries=keywords)
+            except sr.UnknownValueError:
+                continue
+            if "stop" in text.split():
+                return time.monotonic() - source.started - stop_end_s
+    return None
+
+
+def measure_idle(work: Path, seconds: float = 12.0) -> tuple[float, float]:
+    """CPU share of one core and resident MB of `voicecoach start` listening in silence."""
+    import psutil
+
+    quiet = make_input(np.zeros(0, dtype=np.int16), 0, 60, seed=7)
+    in_wav = work / "quiet.wav"
+    write_wav(in_wav, quiet)
+    env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
+    events = work / "quiet.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
+         "--events", str(events), "--program", str(PROGRAM), "--pain", "3",
+         "--no-checklist", "--db", str(work / "quiet.db")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Wait for the hold's first announcement to be rendered and written, then listen.
+        deadline = time.monotonic() + 40
+        while '"step"' not in (events.read_text() if events.exists() else ""):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the hold never started")
+            time.sleep(0.1)
+        time.sleep(3.0)
+        p = psutil.Process(proc.pid)
+        before = p.cpu_times()
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        after = p.cpu_times()
+        cpu = (after.user + after.system - before.user - before.system) / (time.monotonic() - t0)
+        rss = p.memory_info().rss / 2**20
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return cpu, rss
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--clips", type=Path, default=REPO / "tests" / "data" / "speech")
+    args = parser.parse_args()
+
+    with open(args.clips / "manifest.csv", newline="") as f:
+        stops = [args.clips / row["path"] for row in csv.DictReader(f)
+                 if row["label"] == "stop"]
+    if len(stops) < args.trials:
+        sys.exit(f"only {len(stops)} stop clips in {args.clips}")
+    rng = np.random.default_rng(2026)
+    chosen = [stops[i] for i in rng.choice(len(stops), args.trials, replace=False)]
+    library = PromptLibrary()
+    return_clip = library.lookup("return_stop", FIXED_PROMPTS["return_stop"])
+    assert return_clip is not None
+
+    ours: list[float] = []
+    kept_sounding: list[float] = []
+    base: list[float] = []
+    missed_ours = missed_base = 0
+    with tempfile.TemporaryDirectory(prefix="vc-bench-") as tmp:
+        work = Path(tmp)
+        for i, path in enumerate(chosen):
+            clip = read_wav(path)
+            # Alternate: said while the first prompt plays (0.5-2.5 s), or in the quiet after.
+            at = float(rng.uniform(0.5, 2.5) if i % 2 == 0 else rng.uniform(4.5, 8.0))
+            samples = make_input(clip, at, at + len(clip) / RATE + 6.0, seed=i)
+            stop_end = at + speech_end(clip)
+            in_wav = work / f"in{i}.wav"
+            write_wav(in_wav, samples)
+            trial = work / f"t{i}"
+            trial.mkdir()
+            events, out = run_voicecoach(in_wav, trial)
+            started = [e for e in events if e["type"] == "return_started"]
+            if not started:
+                missed_ours += 1
+                line = f"trial {i:2d}: stop at {stop_end:5.2f} s  voicecoach MISSED"
+            else:
+                at_return = find(out, return_clip) / RATE
+                ours.append(at_return - stop_end)
+                line = (f"trial {i:2d}: stop at {stop_end:5.2f} s  voicecoach "
+                        f"{1000 * ours[-1]:6.0f} ms")
+                # Was a prompt still sounding when "stop" ended? Then it was cut: how long
+                # after the word did its sound go on?
+                before = np.abs(out[:int(at_return * RATE)].astype(np.int32))
+                loud = np.nonzero(before > 300)[0]
+                if len(loud) and loud[-1] / RATE > stop_end:
+                    kept_sounding.append(loud[-1] / RATE - stop_end)
+                    line += f"  (prompt cut {1000 * kept_sounding[-1]:4.0f} ms after)"
+            b = run_baseline(samples, stop_end)
+            if b is None:
+                missed_base += 1
+                line += "   baseline MISSED"
+            else:
+                base.append(b)
+                line += f"   baseline {1000 * b:6.0f} ms"
+            print(line, flush=True)
+        cpu, rss = measure_idle(work)
+
+    print()
+    print(f"voicecoach: stop heard in {len(ours)}/{args.trials} trials")
+    if ours:
+        print(f"  end of 'stop' -> first sample of the return prompt: "
+              f"p50 {1000 * pct(ours, 50):.0f} ms, p95 {1000 * pct(ours, 95):.0f} ms "
+              f"(target p95 <= 150 ms)")
+    if kept_sounding:
+        print(f"  a playing prompt kept sounding after 'stop' ended: "
+              f"p50 {1000 * pct(kept_sounding, 50):.0f} ms, "
+              f"p95 {1000 * pct(kept_sounding, 95):.0f} ms over {len(kept_sounding)} trials")
+    print(f"baseline (listen + recognize_sphinx): stop heard in {len(base)}/{args.trials} trials")
+    if base:
+        print(f"  end of 'stop' -> recognised: p50 {1000 * pct(base, 50):.0f} ms, "
+              f"p95 {1000 * pct(base, 95):.0f} ms")
+    if ours and base:
+        print(f"ratio (baseline p50 / voicecoach p50): "
+              f"{statistics.median(base) / max(statistics.median(ours), 1e-3):.1f}x "
+              f"(target >= 5x)")
+    print(f"listening in silence: CPU {100 * cpu:.1f}% of one core (target <= 10%), "
+          f"resident memory {rss:.0f} MB (target <= 200 MB)")
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    main()
