@@ -153,3 +153,19 @@ def test_the_commands_have_help_with_examples() -> None:
         assert result.exit_code == 0
         assert "Examples:\n" in result.stdout
         assert f"\n    voicecoach {command}\n" in result.stdout  # \b kept the lines as written
+
+
+def test_a_long_history_is_listed_as_plain_aligned_lines():
+    from voicecoach.cli.history import RICH_TABLE_MAX_ROWS, _plain
+
+    sessions = [{"id": i, "started_at": "2026-01-01T08:00:00+00:00", "program": "weeks-1-2",
+                 "status": "completed", "end_reason": "completed", "held_s": 95.0,
+                 "pain_before": 4, "pain_after": 3} for i in range(RICH_TABLE_MAX_ROWS + 1, 0, -1)]
+    lines = _plain(sessions).splitlines()
+    assert len(lines) == len(sessions) + 3  # header, rule, rows, legend
+    assert lines[0].split() == ["#", "Date", "Program", "Status", "Held", "Pain"]
+    assert lines[2].split()[0] == str(RICH_TABLE_MAX_ROWS + 1)
+    assert "1:35" in lines[2] and "4 -> 3" in lines[2]
+    # Columns line up: every row's program starts where the header's does.
+    column = lines[0].index("Program")
+    assert all(line[column:].startswith("weeks-1-2") for line in lines[2:-1])

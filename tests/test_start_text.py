@@ -132,3 +132,19 @@ def test_sigkill_mid_hold_leaves_an_interrupted_session_with_every_event(tmp_pat
         store.close()
     assert [(e["type"], e["t"]) for e in stored] == [(e["type"], e["t"]) for e in logged]
     assert "hold_started" in [e["type"] for e in stored]
+
+
+def test_without_an_audio_device_start_says_so_and_points_to_text(screened_db: Path,
+                                                                  tmp_path: Path):
+    # No sound server to reach and no sound card: PortAudio finds no device at all.
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path / 'no-such-server'}",
+           "PULSE_CLIENTCONFIG": str(tmp_path / "client.conf")}
+    (tmp_path / "client.conf").write_text("autospawn = no\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "start", "--pain", "2", "--no-checklist",
+         "--db", str(screened_db)], env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "--text" in lines[0]

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import threading
+import time
 from typing import IO, Any
 
 SYNTHESIS_TIMEOUT_S = 60.0
@@ -38,6 +39,18 @@ def resolve_voice(voices: list[Any], spec: str) -> Any:
     if not partial:
         raise ValueError(f"no speech voice matches '{spec}'")
     return partial[0]
+
+
+def _wav_written(path: str, wait_s: float = 2.0) -> bool:
+    """The espeak driver can report the utterance finished a moment before the file is
+    complete (seen under load as an empty WAV): give the write a short grace period."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        if os.path.exists(path) and os.path.getsize(path) > 44:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def main() -> None:
@@ -78,7 +91,7 @@ def main() -> None:
             engine.runAndWait()
             if not finished.wait(SYNTHESIS_TIMEOUT_S):
                 raise RuntimeError("the speech engine did not finish")
-            if not os.path.exists(request["path"]) or os.path.getsize(request["path"]) <= 44:
+            if not _wav_written(request["path"]):
                 raise RuntimeError("the speech engine produced no audio")
             _answer(protocol, ok=True, voice=voice)
         except Exception as exc:
