@@ -138,6 +138,8 @@ def run(trials: int, keep_buffer: bool) -> int:
     summary("sound after cut()", after_cut)
     summary("urgent prompt start after say()", urgent_start)
     summary("prompt start from idle", idle_start)
+    print("(times from the recording of the speaker's monitor: about +-5 ms, so values near 0 "
+          "can come out slightly negative)")
     return 0
 
 

@@ -107,10 +107,10 @@ class PulseServer:
             "pulseaudio", "-n",  # no default.pa: only the modules below
             "--daemonize=no", "--system=no", "--use-pid-file=no",
             "--exit-idle-time=-1",  # never quit while a test is between streams
-            "--realtime=no", "--high-priority=no", "--disable-shm=yes",
+            "--realtime=yes", "--high-priority=yes", "--disable-shm=yes",
             "--log-target=stderr", "--log-level=notice",
             "-L", f"module-native-protocol-unix socket={self.socket} auth-anonymous=1",
-            "-L", f"module-null-sink sink_name={SPEAKER_SINK} rate={RATE} channels=1 norewinds=1 "
+            "-L", f"module-null-sink sink_name={SPEAKER_SINK} rate={RATE} channels=1 "
                   "sink_properties=device.description=voicecoach_speaker",
             "-L", f"module-null-sink sink_name={MIC_SINK} rate={RATE} channels=1 "
                   "sink_properties=device.description=voicecoach_mic_feed",

@@ -1,8 +1,10 @@
 """`voicecoach eval`: run labelled clips through the live recogniser and count what it got right.
 
-Each clip is padded with silence, fed in 30 ms chunks to the same Recogniser
-the session uses (reset between clips, so each clip starts a fresh stream),
-and judged by its most confident detection. In the same run each clip goes
+Each clip is padded with silence, fed in 30 ms chunks to the same
+Recogniser the session uses (reset between clips, so each clip starts a
+fresh timeline; the streaming decoder's running cepstral mean carries over
+from clip to clip, as it does through a long session), and judged by its
+most confident detection. In the same run each clip goes
 through a plain SpeechRecognition `recognize_sphinx` call with a JSGF grammar
 of the same vocabulary (whole clip, new decoder per call), the usual way
 pocketsphinx is used from Python, as a baseline.
