@@ -5,7 +5,7 @@
 - CPU: 120 s of quiet room noise, and the same length of continuous talk made
   from the manifest's no-command speech clips, fed in 30 ms chunks; CPU time
   over audio time (1.0 = one core fully busy in real time).
-- Memory: peak resident size of this process after loading (MB).
+- Memory: resident size of this process and the judge's process at the end (MB).
 - Latency: for each "stop" clip, the stream position when feed() returned the
   detection, minus where the word ends (last 10 ms frame within 25 dB of the
   clip's loudest); median and 90th percentile.
@@ -14,12 +14,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
-import resource
-import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from voicecoach.voice.hearing import Recogniser
 from voicecoach.voice.hearing.evaluate import CHUNK_SAMPLES
@@ -28,15 +28,25 @@ from voicecoach.voice.pcm import read_wav
 RATE = 16000
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its children (the recogniser's judge runs in one)."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
 def cpu_share(recogniser: Recogniser, samples: np.ndarray) -> float:
     recogniser.reset()
     pcm = samples.astype("<i2").tobytes()
     step = CHUNK_SAMPLES * 2
-    started = time.process_time()
+    started = cpu_seconds()
     for i in range(0, len(pcm), step):
         recogniser.feed(pcm[i: i + step])
     recogniser.flush()
-    return (time.process_time() - started) / (len(samples) / RATE)
+    return (cpu_seconds() - started) / (len(samples) / RATE)
 
 
 def word_end(samples: np.ndarray) -> float:
@@ -89,8 +99,11 @@ def main() -> None:
         print(f"'stop' reported after the word ends: median {1000 * np.median(lags):.0f} ms, "
               f"90th percentile {1000 * np.percentile(lags, 90):.0f} ms "
               f"({len(lags)} heard, {missed} missed)")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory: {peak:.0f} MB")
+    me = psutil.Process()
+    # Proportional set size: libraries shared between the processes count once.
+    resident = sum(p.memory_full_info().pss for p in [me, *me.children(recursive=True)])
+    print(f"resident memory (this process and the judge's): {resident / 2**20:.0f} MB")
+    recogniser.close()
 
 
 if __name__ == "__main__":

@@ -174,7 +174,8 @@ def run_baseline(samples: np.ndarray, stop_end_s: float) -> float | None:
 
 
 def measure_idle(work: Path, seconds: float = 12.0) -> tuple[float, float]:
-    """CPU share of one core and resident MB of `voicecoach start` listening in silence."""
+    """CPU share of one core and resident MB of `voicecoach start` listening in silence,
+    with its child processes (the recogniser's judge, the speech engine)."""
     import psutil
 
     quiet = make_input(np.zeros(0, dtype=np.int16), 0, 60, seed=7)
@@ -195,13 +196,15 @@ def measure_idle(work: Path, seconds: float = 12.0) -> tuple[float, float]:
                 raise RuntimeError("the hold never started")
             time.sleep(0.1)
         time.sleep(3.0)
-        p = psutil.Process(proc.pid)
-        before = p.cpu_times()
+        tree = [psutil.Process(proc.pid)]
+        tree += tree[0].children(recursive=True)  # the judge and the speech engine
+        before = sum(sum(p.cpu_times()[:2]) for p in tree)
         t0 = time.monotonic()
         time.sleep(seconds)
-        after = p.cpu_times()
-        cpu = (after.user + after.system - before.user - before.system) / (time.monotonic() - t0)
-        rss = p.memory_info().rss / 2**20
+        after = sum(sum(p.cpu_times()[:2]) for p in tree)
+        cpu = (after - before) / (time.monotonic() - t0)
+        # Proportional set size: libraries shared between the processes count once.
+        rss = sum(p.memory_full_info().pss for p in tree) / 2**20
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -26,7 +26,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from pulse import PulseServer, last_sound_time, window_rms  # noqa: E402
-
 from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
 from voicecoach.voice.speaking import DeviceSpeaker, PromptLibrary  # noqa: E402
 

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 import pytest
+
 from pulse import NOISE_FLOOR_RMS, PulseServer
 from test_speaker_device import similarity
-
 from voicecoach.voice.audio_in import FileSource, MicrophoneSource, calibrate, measure_noise
 from voicecoach.voice.pcm import read_wav, write_wav
 from voicecoach.voice.speaking import DeviceSpeaker, PromptLibrary

@@ -6,8 +6,8 @@ import json
 import sqlite3
 
 from click.testing import CliRunner
-from speech_helpers import break_speech_engine
 
+from speech_helpers import break_speech_engine
 from voicecoach.cli import main
 
 

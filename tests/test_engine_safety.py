@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_driver import drive
 
+from engine_driver import drive
 from voicecoach.protocol.program import load_builtin, load_program_file
 from voicecoach.session.actions import Alert, CutSpeech
 from voicecoach.session.engine import EngineSettings

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_driver import drive
 
+from engine_driver import drive
 from voicecoach.protocol.program import load_builtin, load_program_file
 from voicecoach.session.engine import EngineSettings
 from voicecoach.session.events import Heard, Key

@@ -7,6 +7,7 @@ they catch a regression, not a small wobble.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,9 @@ def _clips(label: str | None = None) -> list[tuple[Path, str]]:
 
 
 @pytest.fixture(scope="module")
-def recogniser() -> Recogniser:
-    return Recogniser()
+def recogniser() -> Iterator[Recogniser]:
+    with Recogniser() as recogniser:
+        yield recogniser
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +123,13 @@ def test_chunk_size_does_not_change_what_is_heard() -> None:
     # streams of one recogniser, as it does through a long session.
     path = _clips("stop")[0][0]
     pcm = _padded(read_wav(path))
-    in_30ms = run_clip(Recogniser(), pcm)
-    other = Recogniser()
+    with Recogniser() as first:
+        in_30ms = run_clip(first, pcm)
     odd: list[Detection] = []
-    for i in range(0, len(pcm), 777):  # odd byte counts split samples across chunks
-        odd.extend(other.feed(pcm[i: i + 777]))
-    odd.extend(other.flush())
+    with Recogniser() as other:
+        for i in range(0, len(pcm), 777):  # odd byte counts split samples across chunks
+            odd.extend(other.feed(pcm[i: i + 777]))
+        odd.extend(other.flush())
     assert in_30ms
     assert [d.word for d in odd] == [d.word for d in in_30ms]
     assert [d.t_end for d in odd] == pytest.approx([d.t_end for d in in_30ms], abs=0.031)

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from pulse import PulseServer
-
 from voicecoach.protocol.program import DEFAULT_PROGRAM
 from voicecoach.protocol.validate import load_program
 from voicecoach.session import prompts
@@ -42,7 +41,8 @@ def test_the_coach_never_hears_itself(tmp_path: Path):
     with PulseServer(tmp_path / "pulse", loopback=True) as server, server.environment():
         clock = MonotonicClock()
         speaker = DeviceSpeaker(clock=clock)
-        link = HearingLink(Recogniser(), OwnVoiceGate(speaker), clock, posted.append)
+        recogniser = Recogniser()
+        link = HearingLink(recogniser, OwnVoiceGate(speaker), clock, posted.append)
         mic = MicrophoneSource(on_chunk=link.on_chunk)
         link.dropped_samples = lambda: mic.dropped_frames
         mic.start()
@@ -57,7 +57,10 @@ def test_the_coach_never_hears_itself(tmp_path: Path):
         finally:
             mic.close()
             speaker.close()
+            recogniser.close()
     # The loopback really carried the coach's voice to the recogniser, which heard command
     # words in it; the gate kept every one of them from reaching the engine.
     assert link.detections, "the microphone never heard the speaker"
+    # Decoding never starved the microphone's reader: the echo check saw every sample.
+    assert mic.dropped_frames == 0
     assert posted == [], [(e.word, e.confidence, e.transcript) for e in posted]

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
-from progress_data import NASTY_NOTE, START, write_session, write_twelve_weeks
 
+from progress_data import NASTY_NOTE, START, write_session, write_twelve_weeks
 from voicecoach.cli import main
 from voicecoach.progress.export import CSV_COLUMNS, load_export, schema, to_csv, to_json_document
 from voicecoach.progress.fhir import to_fhir_bundle

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from matplotlib import image as mpimg
-from progress_data import START, write_session, write_twelve_weeks
 from rich.console import Console
 
+from progress_data import START, write_session, write_twelve_weeks
 from voicecoach.cli import main
 from voicecoach.progress.chart import png_bytes
 from voicecoach.progress.history import History, SessionPoint, load_history

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 import pytest
+
 from pulse import PulseServer, last_sound_time, window_rms
 from speech_helpers import break_speech_engine
-
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.devices import DeviceNotFound, find_device, list_devices, open_portaudio
 from voicecoach.voice.speaking import DeviceSpeaker, PromptLibrary, Renderer, earcon

@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 import pytest
-from speech_helpers import break_speech_engine
 
+from speech_helpers import break_speech_engine
 from voicecoach.voice.pcm import rms
 from voicecoach.voice.speaking.render import (
     Renderer,

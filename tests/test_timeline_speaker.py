@@ -6,8 +6,8 @@ import wave
 
 import numpy as np
 import pytest
-from speech_helpers import break_speech_engine
 
+from speech_helpers import break_speech_engine
 from voicecoach.session.clock import FakeClock
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import read_wav

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pulse import PulseServer, window_rms
 
 from conftest import record_clean_screening
+from pulse import PulseServer, window_rms
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import read_wav
 from voicecoach.voice.speaking import PromptLibrary
@@ -27,6 +27,7 @@ PROGRAM = DATA / "programs" / "short-descend.toml"  # 20 degrees, descend 10 s, 
 # Recorded human speech (tests/data/ATTRIBUTION.md).
 STOP_CLIP = SPEECH / "stop" / "felix__stop_audio_05-08-23-41-40-258hqiex5ao.wav"
 TWO_CLIP = SPEECH / "two" / "sc1vinsis__two_1eddce1d_nohash_3.wav"
+YES_CLIP = SPEECH / "yes" / "sc1vinsis__yes_93ec8b84_nohash_0.wav"
 
 
 def _clip(path: Path) -> np.ndarray:
@@ -87,6 +88,13 @@ def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
                   80, proc)
         time.sleep(4.5)  # let the question finish: the answer comes after it
         fresh_pulse.play_into_mic(_clip(TWO_CLIP)).wait(timeout=10)
+        # A number heard with less than full confidence is read back for a "yes" before it
+        # is logged; answer that the way the user would.
+        answered = _wait_for(events, lambda e: e["type"] == "pain" and e["phase"] == "after"
+                             or e["type"] == "prompt" and e["id"] == "confirm", 15, proc)
+        if answered["type"] == "prompt":
+            time.sleep(7.0)  # "I heard two. Say yes, or give the number again." (rendered now)
+            fresh_pulse.play_into_mic(_clip(YES_CLIP)).wait(timeout=10)
         assert proc.wait(timeout=60) == 1  # ended early for safety: the user said stop
     finally:
         if proc.poll() is None:
@@ -97,7 +105,8 @@ def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
     heard = [e for e in logged if e["type"] == "heard"]
     assert heard[0]["word"] == "stop"
     pains = [(e["phase"], e["value"]) for e in logged if e["type"] == "pain"]
-    assert pains == [("before", 3), ("after", 2)]
+    assert pains == [("before", 3), ("after", 2)], " ".join(
+        f"{e['t']:.1f}:{e.get('id') or e.get('word') or e['type']}" for e in logged)
     assert logged[-1]["type"] == "session_end" and logged[-1]["reason"] == "stop"
 
     # The return guidance was actually audible: its pre-rendered audio is in the recording,

@@ -1,3 +1,6 @@
 from voicecoach.cli import main
 
-main()
+# The guard matters: the recogniser's judge process is started with "spawn", which
+# imports this module again in the child.
+if __name__ == "__main__":
+    main()

@@ -9,9 +9,6 @@ import click
 
 from voicecoach.cli.common import json_option
 
-CHUNK_SAMPLES = 480
-"""30 ms chunks, as the session feeds the microphone."""
-
 
 class AudioInProblem(click.ClickException):
     """The input audio cannot be used: bad input, so exit code 2."""
@@ -30,29 +27,28 @@ def listen(audio_in: Path, expect: str, json_: bool) -> None:
     """Print the commands heard in a recording, one line each.
 
     The file is fed to the same streaming recogniser a session uses, in 30 ms
-    chunks. With --json each line is {"t_end": s, "word": ..., "confidence": ...},
-    t_end being where the word ends, in seconds from the start of the file.
+    chunks, with half a second of silence before and after it, as a microphone
+    that was already open would give. With --json each line is
+    {"t_end": s, "word": ..., "confidence": ...}, t_end being where the word
+    ends, in seconds from the start of the file.
 
     \b
     Example:
         voicecoach listen --audio-in take1.wav --json
     """
     from voicecoach.voice.hearing import Recogniser
+    from voicecoach.voice.hearing.evaluate import hear_clip
     from voicecoach.voice.pcm import AudioFormatError, read_wav
 
     if not audio_in.is_file():
         raise AudioInProblem(f"cannot read {audio_in}: no such file")
     try:
-        pcm = read_wav(audio_in).astype("<i2").tobytes()
+        samples = read_wav(audio_in)
     except (AudioFormatError, OSError) as exc:
         raise AudioInProblem(f"cannot read {audio_in}: {exc}") from exc
-    recogniser = Recogniser()
-    recogniser.expect(expect)
-    step = CHUNK_SAMPLES * 2
-    for offset in range(0, len(pcm) + 1, step):
-        chunk = pcm[offset: offset + step]
-        detections = recogniser.feed(chunk) if chunk else recogniser.flush()
-        for d in detections:
+    with Recogniser() as recogniser:
+        recogniser.expect(expect)
+        for d in hear_clip(recogniser, samples):
             if json_:
                 click.echo(json.dumps({"t_end": d.t_end, "word": d.word,
                                        "confidence": d.confidence}))

@@ -98,6 +98,7 @@ def run_file_session(program: Program, settings: EngineSettings, recorder: Sessi
     finally:
         source.close()
         speaker.close()
+        recogniser.close()
 
 
 def _timeline_speaker(clock: FakeClock | MonotonicClock, audio_out: Path | None,
@@ -134,6 +135,7 @@ def run_voice_session(program: Program, settings: EngineSettings,
             early.append(event)
 
     with contextlib.ExitStack() as stack:
+        stack.callback(recogniser.close)
         try:
             speaker = DeviceSpeaker(speaker_device, clock=clock, voice=_voice_settings(voice, rate),
                                     on_failure=lambda d: post(DeviceLost("speech", d)))

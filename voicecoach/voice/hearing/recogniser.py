@@ -12,7 +12,8 @@ Design (one pipeline, used live and by `voicecoach eval`):
 3. When the segment closes (a 0.3 s pause), the whole segment is decoded
    again with its own cepstral mean, by the grammar and by a phone loop, and
    the word is kept only if its confidence passes the threshold ("stop" has
-   its own, lower one).
+   its own, lower one). These searches run in a process of their own
+   (judge_process.py), so they never freeze the microphone or the speaker.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import numpy as np
 from voicecoach.voice.hearing import vocabulary
 from voicecoach.voice.hearing.confidence import stop_confidence, word_confidence
 from voicecoach.voice.hearing.decoder import FRAME_S, SphinxDecoder, grammar_search
-from voicecoach.voice.hearing.judge import Features, Verdict, judge
+from voicecoach.voice.hearing.judge import Features, Verdict
+from voicecoach.voice.hearing.judge_process import JudgeProcess
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
 from voicecoach.voice.hearing.settings import HearingSettings
 
@@ -57,12 +59,23 @@ class Recogniser:
     def __init__(self, settings: HearingSettings | None = None) -> None:
         self.settings = settings or HearingSettings()
         self._live = SphinxDecoder(self.settings, with_phone_loop=False, streaming=True)
-        self._checker = SphinxDecoder(self.settings, with_phone_loop=True, streaming=False)
+        self._judge = JudgeProcess(self.settings)
         self._segmenter = Segmenter(self.settings)
         self._mode = "any"
         self.on_verdict: Callable[[Verdict], None] | None = None
         """Tuning hook: sees every verdict before the thresholds (scripts/fit_confidence.py)."""
         self.reset()
+
+    def close(self) -> None:
+        """End the judge's process (it also ends by itself when this process does)."""
+        self._live.end()
+        self._judge.close()
+
+    def __enter__(self) -> Recogniser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def reset(self) -> None:
         """Start a new stream: timeline back to 0, nothing pending (the mode is kept)."""
@@ -166,7 +179,7 @@ class Recogniser:
         return []
 
     def _check(self, segment: list[bytes]) -> Detection | None:
-        verdict = judge(self._checker, b"".join(segment), self._segment_mode)
+        verdict = self._judge.judge(b"".join(segment), self._segment_mode)
         if self.on_verdict is not None:
             self.on_verdict(verdict)
         p_stop = stop_confidence(verdict)
