@@ -11,7 +11,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from voicecoach.cli import main
-from voicecoach.voice.pcm import read_wav, resample
+from voicecoach.voice.pcm import read_wav, resample, write_wav
 
 SPEECH = Path(__file__).parent / "data" / "speech"
 
@@ -42,15 +42,17 @@ def _write_stereo_44k(path: Path, mono16k: np.ndarray) -> None:
 def test_listen_json_contract(tmp_path: Path) -> None:
     # A stop the recogniser hears at 16 kHz, between stretches of quiet, as 44.1 kHz stereo.
     runner = CliRunner()
-    chosen = None
-    for clip in _stop_clips():
-        result = runner.invoke(main, ["listen", "--audio-in", str(clip), "--json"])
+    quiet = np.random.default_rng(0).normal(0, 20, 16000 * 2)
+    chosen = mono = None
+    for clip in _stop_clips():  # the first that is heard at 16 kHz mono in this setting
+        mono = np.concatenate([quiet, read_wav(clip).astype(np.float64), quiet]).astype(np.int16)
+        write_wav(tmp_path / "plain.wav", mono)
+        result = runner.invoke(main, ["listen", "--audio-in", str(tmp_path / "plain.wav"),
+                                      "--json"])
         if '"stop"' in result.output:
             chosen = clip
             break
-    assert chosen is not None
-    quiet = np.random.default_rng(0).normal(0, 20, 16000 * 2)
-    mono = np.concatenate([quiet, read_wav(chosen).astype(np.float64), quiet]).astype(np.int16)
+    assert chosen is not None and mono is not None
     wav = tmp_path / "take.wav"
     _write_stereo_44k(wav, mono)
     result = runner.invoke(main, ["listen", "--audio-in", str(wav), "--json"])

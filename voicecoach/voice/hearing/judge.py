@@ -42,6 +42,9 @@ class Features:
     silence_inside: float
     """Share of the word's frames the phone loop calls silence or noise (0..1)."""
     transcript: str
+    speech_end_frame: int
+    """Where the word's sound ends: its last frame the phone loop calls speech (the grammar's
+    word can stretch over the silence after it)."""
 
 
 @dataclass(frozen=True)
@@ -74,18 +77,21 @@ def _features(segments: list[Segment], phones: list[Segment]) -> Features | None
     ratio = (word.ascore - _phone_score(phones, sf, ef)) / word.frames
     outside = 0
     silent = 0
+    last_speech = sf
     for p in phones:
         speech = p.name not in SILENCE_PHONES
         for f in range(p.start_frame, p.end_frame + 1):
             if sf <= f <= ef:
                 silent += not speech
+                if speech:
+                    last_speech = max(last_speech, f)
             elif speech and not (sf - _MARGIN_FRAMES <= f <= ef + _MARGIN_FRAMES):
                 outside += 1
     transcript = " ".join(p.name for p in phones
                           if p.name not in SILENCE_PHONES and sf <= p.end_frame
                           and p.start_frame <= ef)
     return Features(word.name, sf, ef, ratio, word.frames, outside * FRAME_S,
-                    silent / word.frames, transcript)
+                    silent / word.frames, transcript, last_speech)
 
 
 def judge(decoder: SphinxDecoder, pcm: bytes, mode: str) -> Verdict:

@@ -198,6 +198,7 @@ class Recogniser:
         return self._detection(word, score, top)
 
     def _detection(self, word: str, score: float, features: Features) -> Detection:
-        t_end = (self._segment_start * FRAME_SAMPLES) / RATE + (features.end_frame + 1) * FRAME_S
+        segment_start = self._segment_start * FRAME_SAMPLES / RATE
+        t_end = segment_start + (features.speech_end_frame + 1) * FRAME_S
         transcript = f"{features.name.split('(')[0]} [{features.transcript}]"
         return Detection(round(t_end, 3), word, round(score, 3), transcript)
