@@ -17,6 +17,7 @@ import numpy as np
 
 from conftest import record_clean_screening
 from pulse import PulseServer, window_rms
+from test_speaker_device import similarity
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import read_wav
 from voicecoach.voice.speaking import PromptLibrary
@@ -53,18 +54,6 @@ def _wait_for(path: Path, predicate, timeout: float, proc: subprocess.Popen) -> 
                                  f"{proc.stderr.read().decode() if proc.stderr else ''}")
         time.sleep(0.05)
     raise AssertionError(f"timed out; events so far: {[e['type'] for e in _events(path)]}")
-
-
-def _similarity(recording: np.ndarray, clip: np.ndarray) -> float:
-    """Peak normalised cross-correlation of the clip within the recording (1.0 = identical)."""
-    rec = recording.astype(np.float64)
-    ref = clip.astype(np.float64)
-    size = 1 << (len(rec) + len(ref) - 1).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
-    lag = int(np.argmax(corr[: len(rec)]))
-    window = rec[lag: lag + len(ref)]
-    return float(corr[lag] / (np.linalg.norm(window) * np.linalg.norm(ref[: len(window)])
-                              + 1e-9))
 
 
 def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
@@ -116,7 +105,7 @@ def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
     def likeness(prompt_id: str) -> float:
         clip = library.lookup(prompt_id, FIXED_PROMPTS[prompt_id])
         assert clip is not None
-        return _similarity(audio, clip)
+        return similarity(audio, clip)
 
     never_played = max(likeness(p) for p in ("stuck_guidance", "return_no_answer", "mic_check"))
     played = {p: likeness(p) for p in ("return_stop", "return_pause_low", "return_upright",

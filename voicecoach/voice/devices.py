@@ -124,3 +124,33 @@ def find_device(pa: pyaudio.PyAudio, spec: str | int | None,
         raise DeviceNotFound(f"'{spec}' matches several {direction} devices: {names}; "
                              "give the full name or the index")
     raise DeviceNotFound(f"no {direction} device matches '{spec}'; choose from: {choices}")
+
+
+def candidate_rates(device: AudioDevice, forced_rate: int | None, rate: int) -> list[int]:
+    """The rates to try, best first: the forced one alone, else `rate` then the device's own."""
+    return [forced_rate] if forced_rate else list(dict.fromkeys([rate, device.default_rate]))
+
+
+def choose_format(pa: pyaudio.PyAudio, device: AudioDevice, direction: Direction,
+                  rates: list[int]) -> tuple[int, int] | None:
+    """The first (rate, channels) of 16-bit audio the device takes, mono before stereo;
+    None if it takes none of them."""
+    import pyaudio
+
+    most = device.max_input_channels if direction == "input" else device.max_output_channels
+    for rate in rates:
+        for channels in (1, 2):
+            if channels > most:
+                continue
+            if direction == "input":
+                query = {"input_device": device.index, "input_channels": channels,
+                         "input_format": pyaudio.paInt16}
+            else:
+                query = {"output_device": device.index, "output_channels": channels,
+                         "output_format": pyaudio.paInt16}
+            try:
+                if pa.is_format_supported(rate, **query):
+                    return rate, channels
+            except ValueError:
+                continue
+    return None

@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voicecoach.voice.devices import AudioDevice, find_device, open_portaudio
+from voicecoach.voice.devices import (
+    AudioDevice,
+    candidate_rates,
+    choose_format,
+    find_device,
+    open_portaudio,
+)
 from voicecoach.voice.pcm import RATE, Resampler, to_int16, to_mono
 
 if TYPE_CHECKING:
@@ -277,19 +283,10 @@ class MicrophoneSource:
                 logger.exception("on_failure callback raised")
 
     def _choose_format(self, forced_rate: int | None) -> tuple[int, int]:
-        import pyaudio
-
-        rates = [forced_rate] if forced_rate else [RATE, self.device.default_rate]
-        for rate, channels in [(r, c) for r in dict.fromkeys(rates) for c in (1, 2)]:
-            if channels > self.device.max_input_channels:
-                continue
-            try:
-                if self._pa.is_format_supported(rate, input_device=self.device.index,
-                                                input_channels=channels,
-                                                input_format=pyaudio.paInt16):
-                    return rate, channels
-            except ValueError:
-                continue
+        rates = candidate_rates(self.device, forced_rate, RATE)
+        chosen = choose_format(self._pa, self.device, "input", rates)
+        if chosen is not None:
+            return chosen
         raise MicrophoneUnavailable(
             f"the microphone '{self.device.name}' gives 16-bit audio at none of "
             f"{', '.join(f'{r} Hz' for r in rates)}")

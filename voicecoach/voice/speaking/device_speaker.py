@@ -30,7 +30,13 @@ import numpy as np
 
 from voicecoach.session.clock import Clock, MonotonicClock
 from voicecoach.session.ports import Playing
-from voicecoach.voice.devices import AudioDevice, find_device, open_portaudio
+from voicecoach.voice.devices import (
+    AudioDevice,
+    candidate_rates,
+    choose_format,
+    find_device,
+    open_portaudio,
+)
 from voicecoach.voice.pcm import RATE, resample
 from voicecoach.voice.speaking.clips import Clip, ClipMaker, alert_clip
 from voicecoach.voice.speaking.prerendered import PromptLibrary
@@ -330,19 +336,10 @@ class DeviceSpeaker:
             return 0.0
 
     def _choose_format(self, forced_rate: int | None) -> tuple[int, int]:
-        import pyaudio
-
-        rates = [forced_rate] if forced_rate else [RATE, self.device.default_rate]
-        for rate, channels in [(r, c) for r in dict.fromkeys(rates) for c in (1, 2)]:
-            if channels > self.device.max_output_channels:
-                continue
-            try:
-                if self._pa.is_format_supported(rate, output_device=self.device.index,
-                                                output_channels=channels,
-                                                output_format=pyaudio.paInt16):
-                    return rate, channels
-            except ValueError:
-                continue
+        rates = candidate_rates(self.device, forced_rate, RATE)
+        chosen = choose_format(self._pa, self.device, "output", rates)
+        if chosen is not None:
+            return chosen
         raise SpeakerUnavailable(f"the speaker '{self.device.name}' takes 16-bit audio at none "
                                  f"of {', '.join(f'{r} Hz' for r in rates)}")
 
