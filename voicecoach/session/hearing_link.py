@@ -48,6 +48,9 @@ DOUBLE_TALK_DB = 10.0
 noise) for a detection during the coach's own speech to count as the user's."""
 ECHO_LAGS_S = (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 """How late the echo of a played sample may reach the microphone (seconds)."""
+ECHO_RATIO_CAP = 10.0
+"""A chunk heard louder than this many times the typical echo ratio is taken for the user
+talking over the coach, and counts only up to it when the echo gain is learnt."""
 MIN_GAIN_SAMPLES = 20
 """Chunks of loud playback needed before the echo gain is trusted; until then every
 detection during playback is taken for echo."""
@@ -121,8 +124,11 @@ class OwnVoiceGate:
             return True
         # A ratio of sums, not the median of ratios: the check compares mean energies, and
         # speech energy is so skewed that the median ratio put the echo 4-9 dB too low
-        # (measured on the loopback), leaving half the margin below.
-        gain = (sum(m for m, _ in self._echo_pairs)
+        # (measured on the loopback), leaving half the margin below. Each chunk's share
+        # is capped, though: the user talking over the coach is no echo, and a plain sum
+        # learnt it as one (their "stop" then passed for echo).
+        cap = ECHO_RATIO_CAP * float(np.median([m / r for m, r in self._echo_pairs]))
+        gain = (sum(min(m, cap * r) for m, r in self._echo_pairs)
                 / max(sum(r for _, r in self._echo_pairs), 1e-9))
         noise = float(np.median(self._noise)) if self._noise else 0.0
         mic = float(np.mean([f[1] for f in self._frames]))
