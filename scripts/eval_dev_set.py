@@ -59,6 +59,15 @@ def run(name: str, manifest: Path, mode: str, out: Path) -> Report:
     print(f"{name}: {len(clips)} clips ({mode})", file=sys.stderr, flush=True)
     report = evaluate(clips, mode=mode)
     (out / f"{name}.json").write_text(json.dumps(report.summary(), indent=2))
+    # One line per clip, for studying the misses: what was said, heard, and how surely.
+    with (out / f"{name}-clips.jsonl").open("w", encoding="utf-8") as handle:
+        for o in report.outcomes:
+            handle.write(json.dumps({
+                "path": str(o.clip.path), "label": o.clip.label, "heard": o.predicted,
+                "baseline": o.baseline, "seconds": round(o.seconds, 2),
+                "detections": [{"word": d.word, "confidence": round(d.confidence, 3),
+                                "t_end": round(d.t_end, 2), "transcript": d.transcript}
+                               for d in o.detections]}) + "\n")
     return report
 
 

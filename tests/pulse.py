@@ -274,9 +274,12 @@ class PulseServer:
 
     def play_into_mic(self, samples: np.ndarray, rate: int = RATE) -> subprocess.Popen[bytes]:
         """Start playing int16 mono samples into the virtual microphone; returns the player."""
+        # The whole clip is written at once, so a deep buffer costs no delay at the start,
+        # and a player descheduled for a moment on a busy host does not underrun and
+        # split the clip with a gap of silence.
         player = subprocess.Popen(
             ["pacat", "--playback", f"--device={MIC_SINK}", f"--rate={rate}", "--channels=1",
-             "--format=s16le", "--latency-msec=20"],
+             "--format=s16le", "--latency-msec=250"],
             env={**os.environ, **self.client_env()}, stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert player.stdin is not None

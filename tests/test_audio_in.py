@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
+from audio_match import HostWatch, similarity
 from pulse import NOISE_FLOOR_RMS, PulseServer
-from test_speaker_device import similarity
 from voicecoach.voice.audio_in import FileSource, MicrophoneSource, calibrate, measure_noise
 from voicecoach.voice.pcm import read_wav, write_wav
 from voicecoach.voice.speaking import DeviceSpeaker, PromptLibrary
@@ -34,7 +34,8 @@ def wait_for(condition, timeout: float) -> bool:
 def test_microphone_hears_speech_played_into_the_virtual_mic(pulse_env, stop_clip):
     chunks: list[bytes] = []
     failures: list[str] = []
-    with MicrophoneSource("pulse", on_chunk=chunks.append, on_failure=failures.append) as mic:
+    with HostWatch() as host, MicrophoneSource(
+            "pulse", on_chunk=chunks.append, on_failure=failures.append) as mic:
         time.sleep(0.3)
         player = pulse_env.play_into_mic(stop_clip)
         player.wait(timeout=5)
@@ -43,8 +44,8 @@ def test_microphone_hears_speech_played_into_the_virtual_mic(pulse_env, stop_cli
     assert failures == []
     assert {len(c) for c in chunks} == {CHUNK_BYTES}
     assert len(heard) / RATE > 1.5
-    assert similarity(heard, stop_clip) > 0.95
-    assert mic.dropped_frames == 0
+    assert similarity(heard, stop_clip) > 0.95, host
+    assert mic.dropped_frames == 0, host
     assert (mic.device_rate, mic.device_channels) == (16000, 1)
 
 
@@ -102,7 +103,7 @@ def test_loopback_mode_lets_the_microphone_hear_the_speaker(pulse_env, tmp_path)
     try:
         chunks: list[bytes] = []
         speaker = DeviceSpeaker("pulse", library=library)
-        with MicrophoneSource("pulse", on_chunk=chunks.append):
+        with HostWatch() as host, MicrophoneSource("pulse", on_chunk=chunks.append) as mic:
             speaker.say("return_stop", "Coming up now.")
             assert wait_for(speaker.idle, 10)
             time.sleep(0.4)
@@ -112,7 +113,7 @@ def test_loopback_mode_lets_the_microphone_hear_the_speaker(pulse_env, tmp_path)
     heard = np.frombuffer(b"".join(chunks), dtype="<i2")
     prompt = library.lookup("return_stop", "Coming up now.")
     assert prompt is not None
-    assert similarity(heard, prompt) > 0.9
+    assert similarity(heard, prompt) > 0.9, f"{host}; microphone lost {mic.dropped_frames} samples"
 
 
 def test_file_source_gives_30_ms_chunks_padded_at_the_end(tmp_path):
@@ -152,11 +153,13 @@ def test_file_source_converts_and_paces_like_a_microphone(tmp_path, stop_clip):
 
 def test_a_microphone_run_at_44k_is_resampled_to_16k(pulse_env, stop_clip):
     chunks: list[bytes] = []
-    with MicrophoneSource("pulse", on_chunk=chunks.append, rate=44100) as mic:
+    with HostWatch() as host, MicrophoneSource(
+            "pulse", on_chunk=chunks.append, rate=44100) as mic:
         assert mic.device_rate == 44100
         time.sleep(0.3)
         pulse_env.play_into_mic(stop_clip).wait(timeout=5)
         time.sleep(0.5)
     assert {len(c) for c in chunks} == {CHUNK_BYTES}
     heard = np.frombuffer(b"".join(chunks), dtype="<i2")
-    assert similarity(heard, stop_clip) > 0.95
+    lost = f"{host}; microphone lost {mic.dropped_frames} samples"
+    assert similarity(heard, stop_clip) > 0.95, lost

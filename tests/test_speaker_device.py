@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from audio_match import similarity
 from pulse import PulseServer, last_sound_time, window_rms
 from speech_helpers import break_speech_engine
 from voicecoach.session.prompts import FIXED_PROMPTS
@@ -43,18 +44,6 @@ def first_sound_time(samples: np.ndarray, t0: float, after: float = 0.0,
     start = max(0, int((after - t0) * RATE / 80))
     loud = np.nonzero(rms[start:] > threshold)[0]
     return None if len(loud) == 0 else t0 + (start + loud[0]) * 80 / RATE
-
-
-def similarity(recording: np.ndarray, clip: np.ndarray) -> float:
-    """Peak normalised cross-correlation of the clip within the recording (1.0 = identical)."""
-    rec = recording.astype(np.float64)
-    ref = clip.astype(np.float64)
-    n = len(rec) + len(ref)
-    size = 1 << (n - 1).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
-    lag = int(np.argmax(corr[: len(rec)]))
-    window = rec[lag: lag + len(ref)]
-    return float(corr[lag] / (np.linalg.norm(window) * np.linalg.norm(ref[: len(window)]) + 1e-9))
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from audio_match import similarity
 from conftest import record_clean_screening
 from pulse import PulseServer, window_rms
-from test_speaker_device import similarity
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import read_wav
 from voicecoach.voice.speaking import PromptLibrary

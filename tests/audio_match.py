@@ -1,0 +1,103 @@
+"""How the device tests judge that a recording holds a clip, and whether the host kept time.
+
+A recording made through PulseAudio is the clip plus the room's noise floor, shifted by
+the devices' latency. On a shared host the whole machine can also stall for a moment:
+a player then underruns and the clip reaches the microphone in two pieces with a gap
+between them, which a single cross-correlation over the whole clip scores as a poor
+match although every sample arrived intact. So the clip is matched in short parts,
+each found near where the one before it ended; a rate error (a wrong resampler) or
+garbled audio still fails every part, a late piece does not.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RATE = 16000
+PART_S = 0.25
+"""Length of each matched part: short enough that a gap falls between parts."""
+SLACK_S = 0.6
+"""How far a part may sit from where the part before it ended (a stall's gap)."""
+QUIET_PART = 0.2
+"""Parts quieter than this share of the loudest part's RMS are not judged: their
+correlation measures the noise floor, not the clip."""
+
+
+def _peak_correlation(rec: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
+    """(offset in rec, normalised correlation there) of ref's best match in rec."""
+    size = 1 << (len(rec) + len(ref) - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
+    corr = corr[: len(rec) - len(ref) + 1]
+    energy = np.concatenate([[0.0], np.cumsum(rec**2)])
+    window_norm = np.sqrt(np.maximum(energy[len(ref):] - energy[: len(energy) - len(ref)], 0))
+    ref_norm = float(np.linalg.norm(ref))
+    # A silent stretch of the recording matches nothing (0/0 is not a match).
+    audible = window_norm > 1e-3 * ref_norm
+    scores = np.where(audible, corr / np.maximum(window_norm * ref_norm, 1e-9), 0.0)
+    best = int(np.argmax(scores))
+    return best, float(scores[best])
+
+
+def similarity(recording: np.ndarray, clip: np.ndarray) -> float:
+    """How surely the clip is in the recording, 0..1 (1.0: every part identical).
+
+    The worst normalised cross-correlation over the clip's audible parts, each part
+    searched for near where the previous one was found."""
+    rec = np.asarray(recording, dtype=np.float64)
+    ref = np.asarray(clip, dtype=np.float64)
+    if len(rec) < len(ref):
+        rec = np.concatenate([rec, np.zeros(len(ref) - len(rec))])
+    start, _ = _peak_correlation(rec, ref)
+    part = int(PART_S * RATE)
+    slack = int(SLACK_S * RATE)
+    parts = [ref[o: o + part] for o in range(0, len(ref) - part // 2, part)]
+    loudest = max(float(np.sqrt(np.mean(p**2))) for p in parts)
+    expected = start
+    worst = 1.0
+    for piece in parts:
+        if np.sqrt(np.mean(piece**2)) < QUIET_PART * loudest:
+            expected += len(piece)
+            continue
+        lo = max(0, expected - slack)
+        hi = min(len(rec), expected + len(piece) + slack)
+        if hi - lo < len(piece):
+            return 0.0
+        found, score = _peak_correlation(rec[lo:hi], piece)
+        worst = min(worst, score)
+        expected = lo + found + len(piece)
+    return worst
+
+
+@dataclass
+class HostWatch:
+    """Measures how late a 5 ms sleep wakes while a device test runs: a late wake of
+    hundreds of milliseconds means the whole machine stalled, which no audio path
+    survives unscathed. Printed beside device assertions so a failure says which."""
+
+    worst_s: float = 0.0
+    _running: bool = field(default=False, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def _watch(self) -> None:
+        while self._running:
+            before = time.monotonic()
+            time.sleep(0.005)
+            self.worst_s = max(self.worst_s, time.monotonic() - before - 0.005)
+
+    def __enter__(self) -> HostWatch:
+        self._running = True
+        self._thread = threading.Thread(target=self._watch, name="host-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+
+    def __str__(self) -> str:
+        return f"the host's worst stall was {1000 * self.worst_s:.0f} ms"
