@@ -175,3 +175,38 @@ def test_stop_in_a_long_stream_is_found_where_it_is(recogniser: Recogniser,
     assert stops
     end = 10 + _energy_end(word.astype(np.int16))
     assert abs(stops[0].t_end - end) <= 0.3
+
+
+def test_stop_is_reported_before_the_pause_after_it_ends_the_segment() -> None:
+    """A "stop" is decided while the speaker is still silent after it, never by waiting
+    for the segment to close: at the latest at the first short pause (pause_check_s)."""
+    late = []
+    with Recogniser() as recogniser:
+        settings = recogniser.settings
+        for path, _ in _clips("stop"):
+            samples = read_wav(path)
+            pcm = _padded(samples)
+            recogniser.reset()
+            for i in range(0, len(pcm), 960):
+                if any(d.word == "stop" for d in recogniser.feed(pcm[i: i + 960])):
+                    late.append(recogniser.now - (0.5 + _energy_end(samples)))
+                    break
+    assert len(late) >= 25
+    # Energy and the decoder may place the word's end 0.1 s apart; a 30 ms chunk on top.
+    assert max(late) < settings.pause_check_s + 0.15 < settings.hangover_s, sorted(late)
+
+
+def test_a_dead_search_process_is_an_error_not_silence() -> None:
+    """If either of the judge's processes dies, the next verdict fails loudly (the session
+    turns that into "recogniser lost": return upright) instead of hearing nothing."""
+    from voicecoach.voice.hearing.judge_process import JudgeFailed
+
+    path = _clips("stop")[0][0]
+    pcm = _padded(read_wav(path))
+    for which in ("_phones", "_words"):
+        with Recogniser() as recogniser:
+            search = getattr(recogniser._judge, which)._process
+            search.kill()
+            search.wait(timeout=5)
+            with pytest.raises(JudgeFailed):
+                run_clip(recogniser, pcm)

@@ -5,8 +5,9 @@ pipeline itself produced (every check the Recogniser made, early and at the
 end of a segment) over real-voice clips and long stretches of talk without a
 command
 (fitted on /work/shared/audio, 1530 clips, plus 17 minutes of its no-command
-clips joined into continuous talk; 2-fold cross-validation by speaker gave
-the same figures within 2 points):
+clips joined into continuous talk, with the pause check and the two search
+processes of the live loop; 2-fold cross-validation by speaker gave the same
+figures within 2 points):
 
 - word: the probability that the grammar's best word is the word said;
 - stop: the probability that "stop" was said, from the stop-only search
@@ -22,14 +23,14 @@ import math
 from voicecoach.voice.hearing import vocabulary
 from voicecoach.voice.hearing.judge import Features, Verdict
 
-WORD_COEFFICIENTS = (0.7455, -2.3986, -1.0014, 0.3560, -2.5319)
+WORD_COEFFICIENTS = (0.8471, -4.0205, -0.4793, 0.1333, -3.8375)
 """For (ratio, silence inside, speech outside (s), ln frames, speech in the stretch (s))."""
-WORD_BIAS = 1.7848
+WORD_BIAS = 3.7321
 
-STOP_COEFFICIENTS = (1.1016, 2.2920, -0.3070, -1.6694, -2.7098, -2.2978, 1.8103)
+STOP_COEFFICIENTS = (0.8816, 2.8551, -0.2975, -2.4112, -1.8864, -2.1974, 0.7670)
 """For (stop ratio, grammar chose stop (0/1), best ratio - stop ratio, silence inside,
 speech outside (s), ln frames, speech in the stretch (s))."""
-STOP_BIAS = 9.4531
+STOP_BIAS = 8.7773
 
 
 def word_vector(top: Features, verdict: Verdict) -> tuple[float, ...]:

@@ -3,9 +3,15 @@
 The grammar search names the closest command word and where it lies; the
 phone loop (any sequence of English phones) explains the same frames as well
 as the model can without a vocabulary. A real command scores nearly as well
-as the phone loop; other words, noise and breath fall far behind it. That gap
-per frame, with a few shape features, is turned into a calibrated confidence
-(voicecoach.voice.hearing.confidence).
+as the best the model can do; other words, noise and breath fall far behind.
+That gap per frame, with a few shape features, is turned into a calibrated
+confidence (voicecoach.voice.hearing.confidence).
+
+pocketsphinx reports each segment's score relative to the best state of every
+frame, so the phone loop's own score comes out at about 0 (measured: -0.001
+per frame at the median) and the gap is in effect the word's score alone. The
+phone loop earns its time through its labels: which frames are speech, which
+silence or noise, inside the word and around it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from voicecoach.voice.hearing.decoder import (
     PHONE_SEARCH,
     STOP_SEARCH,
     Segment,
-    SphinxDecoder,
     grammar_search,
 )
 
@@ -94,10 +99,15 @@ def _features(segments: list[Segment], phones: list[Segment]) -> Features | None
                     silent / word.frames, transcript, last_speech)
 
 
-def judge(decoder: SphinxDecoder, pcm: bytes, mode: str) -> Verdict:
-    """Decode a stretch of audio (int16 bytes) three ways: mode grammar, "stop" alone, phones."""
-    phones = [p for p in decoder.decode(pcm, PHONE_SEARCH) if p.name not in ("<s>", "</s>")]
+def grammar_searches(mode: str) -> tuple[str, str]:
+    """The two word searches a verdict needs besides the phone loop."""
+    return grammar_search(mode), STOP_SEARCH
+
+
+def verdict(mode: str, results: dict[str, list[Segment]]) -> Verdict:
+    """The verdict from the phone loop's and the word searches' results over one stretch."""
+    phones = [p for p in results[PHONE_SEARCH] if p.name not in ("<s>", "</s>")]
     speech = sum(p.frames for p in phones if p.name not in SILENCE_PHONES) * FRAME_S
-    top = _features(decoder.decode(pcm, grammar_search(mode)), phones)
-    stop = _features(decoder.decode(pcm, STOP_SEARCH), phones)
-    return Verdict(top, stop, speech)
+    grammar, stop = grammar_searches(mode)
+    return Verdict(_features(results[grammar], phones), _features(results[stop], phones),
+                   speech)

@@ -1,4 +1,4 @@
-"""The judge (judge.py) in a process of its own.
+"""The judge's searches (judge.py) in processes of their own, two at once.
 
 pocketsphinx holds Python's GIL for the whole of a search: measured here, the
 phone loop over a 3 s segment held it for 300 ms. In the live loop that froze
@@ -8,12 +8,19 @@ underran (the coach's speech stuttered). In a child process the search runs
 on the other core, and the recogniser's thread waits on a pipe, which leaves
 the GIL free for the microphone and the speaker.
 
-A plain subprocess (`python -m voicecoach.voice.hearing.judge_worker`), not
+The phone loop is the slow search (60% of a verdict's time) and needs nothing
+from the word searches, so one process runs it while a second runs the
+grammar and the "stop"-only search over the same audio: a verdict, and with it
+the answer to "was that stop?", comes in the time of the slower half. Each
+process costs about 45 MB.
+
+Plain subprocesses (`python -m voicecoach.voice.hearing.judge_worker`), not
 multiprocessing: its "spawn" start re-runs the parent's main module, which
 broke every script without a `__main__` guard. Protocol: length-prefixed
-pickles, requests `(pcm, mode)` on the child's stdin, answers (a Verdict, or
-an error string) on a copy of its stdout; the child's own fd 1 goes to stderr
-so that nothing pocketsphinx prints can corrupt the answers.
+pickles, requests `(pcm, search names)` on the child's stdin, answers (a dict of
+search name to Segments, or an error string) on a copy of its stdout; the
+child's own fd 1 goes to stderr so that nothing pocketsphinx prints can
+corrupt the answers.
 """
 
 from __future__ import annotations
@@ -30,8 +37,8 @@ import sys
 import time
 from typing import IO, Any
 
-from voicecoach.voice.hearing.decoder import HearingSetupError
-from voicecoach.voice.hearing.judge import Verdict
+from voicecoach.voice.hearing.decoder import PHONE_SEARCH, HearingSetupError, Segment
+from voicecoach.voice.hearing.judge import Verdict, grammar_searches, verdict
 from voicecoach.voice.hearing.settings import HearingSettings
 
 START_TIMEOUT_S = 60.0
@@ -73,8 +80,9 @@ def read_message(fd: int, timeout_s: float | None) -> Any:
     return pickle.loads(_read_exactly(fd, size, deadline))
 
 
-class JudgeProcess:
-    """`judge(pcm, mode)` answered by a child process; `close()` ends it."""
+class SearchProcess:
+    """pocketsphinx searches answered by a child process: `send()` a stretch of audio and
+    the searches to run over it, then `receive()` their results; `close()` ends it."""
 
     def __init__(self, settings: HearingSettings) -> None:
         self._process = subprocess.Popen(
@@ -87,26 +95,31 @@ class JudgeProcess:
         assert self._process.stdin is not None and self._process.stdout is not None
         self._stdin = self._process.stdin
         self._answers = self._process.stdout.fileno()
+
+    def wait_ready(self) -> None:
         try:
             status = read_message(self._answers, START_TIMEOUT_S)
         except (TimeoutError, EOFError):
-            self.close()
             raise HearingSetupError("the recogniser's process did not start") from None
         if status != "ready":
-            self.close()
             raise HearingSetupError(str(status))
 
-    def judge(self, pcm: bytes, mode: str) -> Verdict:
+    def send(self, pcm: bytes, searches: tuple[str, ...]) -> None:
         try:
-            write_message(self._stdin, (pcm, mode))
-            answer = read_message(self._answers, JUDGE_TIMEOUT_S)
+            write_message(self._stdin, (pcm, searches))
+        except OSError as exc:
+            raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
+
+    def receive(self, deadline: float) -> dict[str, list[Segment]]:
+        try:
+            answer = read_message(self._answers, max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             self._process.kill()
             raise JudgeFailed(
                 f"the recogniser stopped answering for {JUDGE_TIMEOUT_S:g} s") from None
         except (EOFError, OSError) as exc:
             raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
-        if not isinstance(answer, Verdict):
+        if not isinstance(answer, dict):
             raise JudgeFailed(f"the recogniser failed: {answer}")
         return answer
 
@@ -120,3 +133,29 @@ class JudgeProcess:
             self._process.wait(timeout=1.0)
         if self._process.stdout is not None:
             self._process.stdout.close()
+
+
+class JudgeProcesses:
+    """`judge(pcm, mode)`: the phone loop in one process, the word searches in another."""
+
+    def __init__(self, settings: HearingSettings) -> None:
+        self._phones = SearchProcess(settings)
+        self._words = SearchProcess(settings)
+        try:
+            self._phones.wait_ready()  # both load their model at the same time
+            self._words.wait_ready()
+        except HearingSetupError:
+            self.close()
+            raise
+
+    def judge(self, pcm: bytes, mode: str) -> Verdict:
+        self._phones.send(pcm, (PHONE_SEARCH,))
+        self._words.send(pcm, grammar_searches(mode))
+        deadline = time.monotonic() + JUDGE_TIMEOUT_S
+        results = self._phones.receive(deadline)
+        results.update(self._words.receive(deadline))
+        return verdict(mode, results)
+
+    def close(self) -> None:
+        self._phones.close()
+        self._words.close()

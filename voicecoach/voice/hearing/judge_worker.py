@@ -1,6 +1,6 @@
 """The judge's process: `python -m voicecoach.voice.hearing.judge_worker SETTINGS_JSON`.
 
-Started and spoken to by judge_process.JudgeProcess (see there for why and how).
+Started and spoken to by judge_process.SearchProcess (see there for why and how).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import signal
 import sys
 
 from voicecoach.voice.hearing.decoder import HearingSetupError, SphinxDecoder
-from voicecoach.voice.hearing.judge import judge
 from voicecoach.voice.hearing.judge_process import read_message, write_message
 from voicecoach.voice.hearing.settings import HearingSettings
 
@@ -30,11 +29,11 @@ def main() -> None:
     requests = sys.stdin.buffer.fileno()
     while True:
         try:
-            pcm, mode = read_message(requests, None)
+            pcm, searches = read_message(requests, None)
         except EOFError:
             return  # the parent has gone
         try:
-            write_message(answers, judge(decoder, pcm, mode))
+            write_message(answers, {s: decoder.decode(pcm, s) for s in searches})
         except Exception as exc:  # answer with the reason rather than die silently
             write_message(answers, f"{type(exc).__name__}: {exc}")
 

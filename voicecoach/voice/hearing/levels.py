@@ -48,6 +48,11 @@ class Segmenter:
         self._quiet_run = 0
         self._length = 0
 
+    @property
+    def pause_frames(self) -> int:
+        """Frames of pause since the last speech frame of the open segment (0 outside one)."""
+        return self._quiet_run if self.in_speech else 0
+
     def push(self, frame: np.ndarray) -> Edge:
         s = self.settings
         level = frame_db(frame)

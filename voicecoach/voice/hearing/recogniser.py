@@ -8,12 +8,14 @@ Design (one pipeline, used live and by `voicecoach eval`):
 2. While a segment is open, its audio streams into a long-lived pocketsphinx
    grammar search (running cepstral mean). When the partial result has ended
    in "stop" for two chunks, "stop" is checked at once, without waiting for
-   the end of the phrase.
+   the end of the phrase; so it is at the first 0.1 s pause, whatever the
+   partial result says.
 3. When the segment closes (a 0.3 s pause), the whole segment is decoded
    again with its own cepstral mean, by the grammar and by a phone loop, and
    the word is kept only if its confidence passes the threshold ("stop" has
-   its own, lower one). These searches run in a process of their own
-   (judge_process.py), so they never freeze the microphone or the speaker.
+   its own, lower one). These searches run in processes of their own, the
+   phone loop beside the word searches (judge_process.py), so they never
+   freeze the microphone or the speaker.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from voicecoach.voice.hearing import vocabulary
 from voicecoach.voice.hearing.confidence import stop_confidence, word_confidence
 from voicecoach.voice.hearing.decoder import FRAME_S, SphinxDecoder, grammar_search
 from voicecoach.voice.hearing.judge import Features, Verdict
-from voicecoach.voice.hearing.judge_process import JudgeProcess
+from voicecoach.voice.hearing.judge_process import JudgeProcesses
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
 from voicecoach.voice.hearing.settings import HearingSettings
 
@@ -59,8 +61,9 @@ class Recogniser:
     def __init__(self, settings: HearingSettings | None = None) -> None:
         self.settings = settings or HearingSettings()
         self._live = SphinxDecoder(self.settings, with_phone_loop=False, streaming=True)
-        self._judge = JudgeProcess(self.settings)
+        self._judge = JudgeProcesses(self.settings)
         self._segmenter = Segmenter(self.settings)
+        self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
         self._mode = "any"
         self.on_verdict: Callable[[Verdict], None] | None = None
         """Tuning hook: sees every verdict before the thresholds (scripts/fit_confidence.py)."""
@@ -109,6 +112,7 @@ class Recogniser:
         self._pending += pcm
         found: list[Detection] = []
         to_live: list[bytes] = []
+        pause_check = False
         usable = len(self._pending) // _FRAME_BYTES * _FRAME_BYTES
         data, self._pending = self._pending[:usable], self._pending[usable:]
         for offset in range(0, usable, _FRAME_BYTES):
@@ -123,13 +127,15 @@ class Recogniser:
             else:
                 self._segment.append(frame)
                 to_live.append(frame)
+                pause_check = pause_check or self._segmenter.pause_frames == self._pause_frames
                 if edge is Edge.CLOSE:
                     self._live.process(b"".join(to_live))
                     to_live = []
+                    pause_check = False
                     found.extend(self._close_segment())
         if self._segment is not None and to_live:
             self._live.process(b"".join(to_live))
-            found.extend(self._early_stop())
+            found.extend(self._pause_stop() if pause_check else self._early_stop())
         return found
 
     def flush(self) -> list[Detection]:
@@ -172,6 +178,16 @@ class Recogniser:
         if (self._stop_streak - self.settings.early_stop_chunks) % 2:
             return []  # re-check every other chunk while the partial still says stop
         self._early_checks += 1
+        detection = self._check(self._segment or [])
+        if detection is not None and detection.word == "stop":
+            self._stop_reported = True
+            return [detection]
+        return []
+
+    def _pause_stop(self) -> list[Detection]:
+        """The speaker paused: if that was "stop", say so now, not when the segment closes."""
+        if self._stop_reported:
+            return []
         detection = self._check(self._segment or [])
         if detection is not None and detection.word == "stop":
             self._stop_reported = True

@@ -31,6 +31,11 @@ class HearingSettings:
     max_segment_s: float = 3.0
     """A segment longer than this is closed and a new one opened (seconds)."""
 
+    pause_check_s: float = 0.1
+    """A pause this long inside an open segment has "stop" checked at once, before the
+    segment closes (seconds): a "stop" the streaming search did not name as it was said
+    is then caught `hangover_s - pause_check_s` sooner."""
+
     early_stop_chunks: int = 2
     """Consecutive partial results ending in "stop" before it is checked early (chunks fed)."""
 
