@@ -5,8 +5,9 @@ the devices' latency. On a shared host the whole machine can also stall for a mo
 a player then underruns and the clip reaches the microphone in two pieces with a gap
 between them, which a single cross-correlation over the whole clip scores as a poor
 match although every sample arrived intact. So the clip is matched in short parts,
-each found near where the one before it ended; a rate error (a wrong resampler) or
-garbled audio still fails every part, a late piece does not.
+each found near where the one before it ended, and the parts' correlations are
+summed as one; a rate error (a wrong resampler) or garbled audio still fails every
+part, a late piece does not.
 """
 
 from __future__ import annotations
@@ -22,54 +23,51 @@ PART_S = 0.25
 """Length of each matched part: short enough that a gap falls between parts."""
 SLACK_S = 0.6
 """How far a part may sit from where the part before it ended (a stall's gap)."""
-QUIET_PART = 0.2
-"""Parts quieter than this share of the loudest part's RMS are not judged: their
-correlation measures the noise floor, not the clip."""
 
 
-def _peak_correlation(rec: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
-    """(offset in rec, normalised correlation there) of ref's best match in rec."""
+def _best_offset(rec: np.ndarray, ref: np.ndarray) -> int:
+    """Offset in rec where ref matches best (normalised cross-correlation)."""
     size = 1 << (len(rec) + len(ref) - 1).bit_length()
     corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
     corr = corr[: len(rec) - len(ref) + 1]
     energy = np.concatenate([[0.0], np.cumsum(rec**2)])
     window_norm = np.sqrt(np.maximum(energy[len(ref):] - energy[: len(energy) - len(ref)], 0))
-    ref_norm = float(np.linalg.norm(ref))
     # A silent stretch of the recording matches nothing (0/0 is not a match).
-    audible = window_norm > 1e-3 * ref_norm
-    scores = np.where(audible, corr / np.maximum(window_norm * ref_norm, 1e-9), 0.0)
-    best = int(np.argmax(scores))
-    return best, float(scores[best])
+    audible = window_norm > 1e-3 * float(np.linalg.norm(ref))
+    scores = np.where(audible, corr / np.maximum(window_norm, 1e-9), -np.inf)
+    return int(np.argmax(scores))
 
 
 def similarity(recording: np.ndarray, clip: np.ndarray) -> float:
-    """How surely the clip is in the recording, 0..1 (1.0: every part identical).
+    """How surely the clip is in the recording, 0..1 (1.0: identical).
 
-    The worst normalised cross-correlation over the clip's audible parts, each part
-    searched for near where the previous one was found."""
+    The normalised correlation of the whole clip with the recording, each part of the
+    clip taken where it is found, near where the previous part ended: with no gap this
+    is the plain peak correlation; a gap between parts costs nothing."""
     rec = np.asarray(recording, dtype=np.float64)
     ref = np.asarray(clip, dtype=np.float64)
     if len(rec) < len(ref):
         rec = np.concatenate([rec, np.zeros(len(ref) - len(rec))])
-    start, _ = _peak_correlation(rec, ref)
+    expected = _best_offset(rec, ref)
     part = int(PART_S * RATE)
     slack = int(SLACK_S * RATE)
-    parts = [ref[o: o + part] for o in range(0, len(ref) - part // 2, part)]
-    loudest = max(float(np.sqrt(np.mean(p**2))) for p in parts)
-    expected = start
-    worst = 1.0
-    for piece in parts:
-        if np.sqrt(np.mean(piece**2)) < QUIET_PART * loudest:
-            expected += len(piece)
-            continue
+    typical = float(ref @ ref) / max(1, len(ref) // part)
+    dot = rec_energy = 0.0
+    for offset in range(0, len(ref), part):
+        piece = ref[offset: offset + part]
         lo = max(0, expected - slack)
         hi = min(len(rec), expected + len(piece) + slack)
         if hi - lo < len(piece):
-            return 0.0
-        found, score = _peak_correlation(rec[lo:hi], piece)
-        worst = min(worst, score)
-        expected = lo + found + len(piece)
-    return worst
+            break
+        # A near-silent part cannot be placed by correlation: it stays where it is due.
+        quiet = float(piece @ piece) < 1e-3 * typical
+        found = min(expected, len(rec) - len(piece)) if quiet else (
+            lo + _best_offset(rec[lo:hi], piece))
+        window = rec[found: found + len(piece)]
+        dot += float(window @ piece)
+        rec_energy += float(window @ window)
+        expected = found + len(piece)
+    return dot / (np.sqrt(rec_energy * float(ref @ ref)) + 1e-9)
 
 
 @dataclass

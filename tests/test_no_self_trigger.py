@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from audio_match import HostWatch
 from pulse import PulseServer
 from voicecoach.protocol.program import DEFAULT_PROGRAM
 from voicecoach.protocol.validate import load_program
@@ -38,7 +39,8 @@ def program_prompts() -> list[tuple[str, str]]:
 def test_the_coach_never_hears_itself(tmp_path: Path):
     everything = [*prompts.FIXED_PROMPTS.items(), *program_prompts()]
     posted: list[Event] = []
-    with PulseServer(tmp_path / "pulse", loopback=True) as server, server.environment():
+    with HostWatch() as host, PulseServer(tmp_path / "pulse", loopback=True) as server, \
+            server.environment():
         clock = MonotonicClock()
         speaker = DeviceSpeaker(clock=clock)
         recogniser = Recogniser()
@@ -62,5 +64,5 @@ def test_the_coach_never_hears_itself(tmp_path: Path):
     # words in it; the gate kept every one of them from reaching the engine.
     assert link.detections, "the microphone never heard the speaker"
     # Decoding never starved the microphone's reader: the echo check saw every sample.
-    assert mic.dropped_frames == 0
-    assert posted == [], [(e.word, e.confidence, e.transcript) for e in posted]
+    assert mic.dropped_frames == 0, host
+    assert posted == [], (host, [(e.word, e.confidence, e.transcript) for e in posted])
