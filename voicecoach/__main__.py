@@ -1,6 +1,7 @@
 from voicecoach.cli import main
 
-# The guard matters: the recogniser's judge process is started with "spawn", which
-# imports this module again in the child.
+# The guard keeps `python -m voicecoach` safe to import: a child process started with
+# multiprocessing's "spawn" (scripts/fit_confidence.py's pool, say) imports the parent's
+# main module again, and without it would start a second session.
 if __name__ == "__main__":
     main()
