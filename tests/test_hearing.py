@@ -69,16 +69,17 @@ def test_pain_numbers_are_recognised_when_asked(recogniser: Recogniser) -> None:
     answers = _as_answers(recogniser, "number", set(NUMBER_WORDS))
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.50  # measured 0.60 (37 of 62)
-    # A wrongly logged pain number is worse than a re-ask: wrong answers stay rare.
-    assert wrong / len(answers) <= 0.12  # measured 0.065 (4 of 62)
+    assert right / len(answers) >= 0.70  # measured 0.81 (50 of 62)
+    # Every number heard below 0.8 is read back before it is logged; even so, a wrong
+    # one costs the user a "no" while upside down: they stay rare.
+    assert wrong / len(answers) <= 0.12  # measured 0.08 (5 of 62)
 
 
 def test_yes_and_no_are_recognised_when_confirming(recogniser: Recogniser) -> None:
     answers = _as_answers(recogniser, "confirm", {"yes", "no"})
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.70  # measured 0.85 (17 of 20)
+    assert right / len(answers) >= 0.70  # measured 0.80 (16 of 20)
     assert wrong == 0
 
 

@@ -207,8 +207,9 @@ class Recogniser:
             return None
         score = word_confidence(verdict)
         logger.debug("heard %s (%s) confidence %.2f", word, top.transcript, score)
-        threshold = (self.settings.word_threshold if self._segment_mode == "any"
-                     else self.settings.answer_threshold)
+        threshold = {"any": self.settings.word_threshold,
+                     "number": self.settings.number_threshold}.get(
+                         self._segment_mode, self.settings.answer_threshold)
         if score < threshold:
             return None
         return self._detection(word, score, top)
