@@ -117,10 +117,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--snr", type=int, nargs="+", default=[20, 10, 5])
     parser.add_argument("--noise", nargs="+", default=["babble", "fan"])
-    parser.add_argument("--only", nargs="+", metavar="SET", default=None,
+    parser.add_argument("--only", nargs="*", metavar="SET", default=None,
                         help="run just these sets (clean, numbers, talk, babble-10db, ...), "
                              "e.g. one share in each of two processes on the same --out; "
-                             "the table covers every set whose report is in --out")
+                             "the table covers every set whose report is in --out (with no "
+                             "names: run nothing, print the table)")
     args = parser.parse_args()
     manifest = args.source / "manifest.csv"
     if not manifest.is_file():
