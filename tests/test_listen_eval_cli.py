@@ -130,3 +130,12 @@ def test_eval_refuses_a_bad_manifest(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["eval", str(manifest)])
     assert result.exit_code == 2
     assert "pause" in result.output
+
+
+def test_eval_says_when_a_manifest_lists_no_clips(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label\n")
+    result = CliRunner().invoke(main, ["eval", str(manifest)])
+    assert result.exit_code == 2
+    assert "no clips listed" in result.output
+    assert "Traceback" not in result.output

@@ -174,7 +174,10 @@ def read_manifest(path: Path, limit: int | None = None) -> list[Clip]:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ManifestError(f"cannot read manifest {path}: {exc}") from exc
-    if not rows or "path" not in rows[0] or "label" not in rows[0]:
+    if not rows:
+        raise ManifestError(f"{path}: no clips listed (a header line path,label, then a "
+                            "row per clip)")
+    if "path" not in rows[0] or "label" not in rows[0]:
         raise ManifestError(f"{path}: expected a CSV with columns path,label")
     clips = []
     for number, row in enumerate(rows, start=2):
