@@ -86,17 +86,18 @@ def table(out: Path, snrs: list[int], noises: list[str]) -> list[tuple[str, str,
             return "not run", "not run"
         return get(summary["recogniser"]), get(summary.get("baseline") or {})
 
+    def stop_recall(block: dict) -> str:
+        return pct(block.get("recall", {}).get("stop"))
+
     rows: list[tuple[str, str, str, str]] = []
     clean = report("clean")
-    rows.append(("'stop' recall, clean",
-                 *both(clean, lambda b: pct(b.get("recall", {}).get("stop"))), ">= 97%"))
+    rows.append(("'stop' recall, clean", *both(clean, stop_recall), ">= 97%"))
     rows.append(("pain numbers top-1, before confirmation",
                  *both(report("numbers"), lambda b: pct(b.get("numbers_top1"))), ">= 90%"))
     for kind in noises:
         for snr in snrs:
             rows.append((f"'stop' recall, {kind} at {snr} dB SNR",
-                         *both(report(f"{kind}-{snr}db"),
-                               lambda b: pct(b.get("recall", {}).get("stop"))),
+                         *both(report(f"{kind}-{snr}db"), stop_recall),
                          ">= 90%" if snr == 10 else ""))
     talk = report("talk")
     minutes = f"{60 * talk['no_command_hours']:.0f} min" if talk else "not run"

@@ -70,7 +70,7 @@ class Recogniser:
         self.reset()
 
     def close(self) -> None:
-        """End the judge's process (it also ends by itself when this process does)."""
+        """End the judge's processes (they also end by themselves when this process does)."""
         self._live.end()
         self._judge.close()
 
@@ -178,16 +178,14 @@ class Recogniser:
         if (self._stop_streak - self.settings.early_stop_chunks) % 2:
             return []  # re-check every other chunk while the partial still says stop
         self._early_checks += 1
-        detection = self._check(self._segment or [])
-        if detection is not None and detection.word == "stop":
-            self._stop_reported = True
-            return [detection]
-        return []
+        return self._stop_so_far()
 
     def _pause_stop(self) -> list[Detection]:
         """The speaker paused: if that was "stop", say so now, not when the segment closes."""
-        if self._stop_reported:
-            return []
+        return [] if self._stop_reported else self._stop_so_far()
+
+    def _stop_so_far(self) -> list[Detection]:
+        """Check the open segment for "stop" only; once reported, it is not reported again."""
         detection = self._check(self._segment or [])
         if detection is not None and detection.word == "stop":
             self._stop_reported = True
