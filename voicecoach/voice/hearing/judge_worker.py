@@ -17,11 +17,6 @@ from voicecoach.voice.hearing.settings import HearingSettings
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Below the session's own threads: the searches may take both cores while speech goes
-    # on, and the microphone's reader must still get its turn every 30 ms (measured: at
-    # equal priority the reader overflowed, 4087 frames lost while the coach's prompts
-    # were heard through a loopback; a lost chunk can be the "stop").
-    os.nice(10)
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     settings = HearingSettings(**json.loads(sys.argv[1]))

@@ -7,7 +7,7 @@ Design (one pipeline, used live and by `voicecoach eval`):
    almost nothing: no decoder runs outside a segment.
 2. While a segment is open, its audio streams into a long-lived pocketsphinx
    grammar search (running cepstral mean). When the partial result has ended
-   in "stop" for two chunks, or when the speaker pauses for 0.1 s, the
+   in "stop" for two chunks, or when the speaker pauses for 30 ms, the
    segment so far is checked for "stop" at once, without waiting for the end
    of the phrase. Live, that check runs in the background while the audio
    goes on (the answer is taken at the first chunk after it is in), so the

