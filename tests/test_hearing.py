@@ -15,7 +15,7 @@ import pytest
 
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import Detection, Recogniser
-from voicecoach.voice.hearing.evaluate import NO_COMMAND, padded, room_tone, run_clip
+from voicecoach.voice.hearing.evaluate import NO_COMMAND, _padded, run_clip
 from voicecoach.voice.pcm import read_wav
 
 SPEECH = Path(__file__).parent / "data" / "speech"
@@ -36,7 +36,7 @@ def recogniser() -> Iterator[Recogniser]:
 @pytest.fixture(scope="module")
 def heard(recogniser: Recogniser) -> dict[Path, list[Detection]]:
     """Every clip of the set, run once as the eval runs it (padded, 30 ms chunks)."""
-    return {path: run_clip(recogniser, padded(read_wav(path))) for path, _ in _clips()}
+    return {path: run_clip(recogniser, _padded(read_wav(path))) for path, _ in _clips()}
 
 
 def _best(detections: list[Detection]) -> str:
@@ -52,14 +52,14 @@ def test_the_set_covers_stop_every_number_yes_no_and_no_command() -> None:
 def test_stop_is_heard_in_real_stop_recordings(heard: dict[Path, list[Detection]]) -> None:
     stops = _clips("stop")
     found = sum(any(d.word == "stop" for d in heard[path]) for path, _ in stops)
-    assert found / len(stops) >= 0.68  # measured 0.75 (30 of 40)
+    assert found / len(stops) >= 0.68  # measured 0.775 (31 of 40)
 
 
 def _as_answers(recogniser: Recogniser, mode: str, labels: set[str]) -> list[tuple[str, str]]:
     """(label, best word) for the clips with these labels, heard while `mode` is expected."""
     recogniser.expect(mode)
     try:
-        return [(label, _best(run_clip(recogniser, padded(read_wav(path)))))
+        return [(label, _best(run_clip(recogniser, _padded(read_wav(path)))))
                 for path, label in _clips() if label in labels]
     finally:
         recogniser.expect("any")
@@ -69,17 +69,17 @@ def test_pain_numbers_are_recognised_when_asked(recogniser: Recogniser) -> None:
     answers = _as_answers(recogniser, "number", set(NUMBER_WORDS))
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.62  # measured 0.71 (44 of 62)
+    assert right / len(answers) >= 0.70  # measured 0.81 (50 of 62)
     # Every number heard below 0.8 is read back before it is logged; even so, a wrong
     # one costs the user a "no" while upside down: they stay rare.
-    assert wrong / len(answers) <= 0.14  # measured 0.10 (6 of 62)
+    assert wrong / len(answers) <= 0.12  # measured 0.08 (5 of 62)
 
 
 def test_yes_and_no_are_recognised_when_confirming(recogniser: Recogniser) -> None:
     answers = _as_answers(recogniser, "confirm", {"yes", "no"})
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.75  # measured 0.90 (18 of 20)
+    assert right / len(answers) >= 0.70  # measured 0.80 (16 of 20)
     assert wrong == 0
 
 
@@ -87,9 +87,9 @@ def test_speech_and_noise_without_a_command_are_mostly_rejected(
         heard: dict[Path, list[Detection]]) -> None:
     others = _clips(NO_COMMAND)
     accepted = [p for p, _ in others if heard[p]]
-    assert len(accepted) / len(others) <= 0.12  # measured 0.07 (4 of 54)
+    assert len(accepted) / len(others) <= 0.08  # measured 0.02 (1 of 54)
     false_stops = [p for p, _ in others if any(d.word == "stop" for d in heard[p])]
-    assert len(false_stops) <= 4  # measured 3
+    assert len(false_stops) <= 2  # measured 1
 
 
 def _energy_end(samples: np.ndarray) -> float:
@@ -112,66 +112,6 @@ def test_t_end_lands_near_the_end_of_the_word(heard: dict[Path, list[Detection]]
     assert max(gaps) <= 0.5  # never reported long after the word (would mean late)
 
 
-def _fan(n: int, seed: int) -> np.ndarray:
-    """Steady low-pass noise with a slow beat, like air from a fan (unit RMS)."""
-    rng = np.random.default_rng(seed)
-    low = np.convolve(rng.standard_normal(n + 64), np.hanning(48), mode="same")[:n]
-    fan = low * (1 + 0.2 * np.sin(2 * np.pi * 3.3 * np.arange(n) / 16000))
-    return fan / fan.std()
-
-
-def test_room_tone_is_the_recordings_background_not_its_word() -> None:
-    word = read_wav(_clips("stop")[0][0]).astype(np.float64)
-    fan = 400 * _fan(len(word) + 16000, seed=3)
-    recording = fan.copy()
-    recording[8000: 8000 + len(word)] += word
-    tone = room_tone(recording.astype(np.int16), 12345).astype(np.float64)
-    assert len(tone) == 12345
-    assert 0.6 * 400 <= np.sqrt(np.mean(tone**2)) <= 1.3 * 400
-    assert np.abs(np.diff(tone)).max() <= np.abs(np.diff(fan)).max()  # joins do not click
-    assert not room_tone(np.zeros(16000, dtype=np.int16), 800).any()
-
-
-def test_stop_is_heard_over_a_fan_that_runs_before_and_after_it(
-        recogniser: Recogniser, heard: dict[Path, list[Detection]]) -> None:
-    """A fan at 10 dB below the word, on all along: the noise floor settles on the fan
-    and the word stands out of it."""
-    stops = [p for p, _ in _clips("stop") if any(d.word == "stop" for d in heard[p])][:12]
-    caught = 0
-    for i, path in enumerate(stops):
-        word = read_wav(path).astype(np.float64)
-        loud = np.sqrt(np.mean(word**2))
-        fan = loud / np.sqrt(10) * _fan(len(word) + 32000, seed=i)
-        fan[16000: 16000 + len(word)] += word
-        found = run_clip(recogniser, padded(np.clip(fan, -32768, 32767).astype(np.int16)))
-        caught += any(d.word == "stop" for d in found)
-    assert caught / len(stops) >= 0.66  # measured 10 of 12
-
-
-def test_a_flickering_room_is_not_speech_and_a_pause_in_it_closes_the_segment() -> None:
-    """A recording made over a fan: its background moves by 10 dB from one 10 ms frame to
-    the next. Heard for 3 s before and after the word, the room alone must not open a
-    segment, and the segment of the word must close soon after it (not at its 3 s limit,
-    which would hold back the check for "stop")."""
-    from voicecoach.voice.hearing import HearingSettings
-    from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
-
-    path = next(p for p, _ in _clips("stop") if p.name.startswith("felix__stop_audio_05-08"))
-    word = read_wav(path)
-    room = room_tone(word, 3 * 16000)
-    frames = np.concatenate([room, word, room])
-    frames = frames[: len(frames) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
-    settings = HearingSettings()
-    segmenter = Segmenter(settings)
-    pushed = [(i * 0.01, segmenter.push(frame)) for i, frame in enumerate(frames)]
-    edges = [(t, e) for t, e in pushed if e is not Edge.NONE]
-    word_end = 3 + _energy_end(word)
-    assert [e for _, e in edges] == [Edge.OPEN, Edge.CLOSE], edges
-    (opened, _), (closed, _) = edges
-    assert 3 <= opened < word_end
-    assert closed - word_end <= settings.hangover_s + 0.2
-
-
 def test_silence_gives_nothing(recogniser: Recogniser) -> None:
     recogniser.reset()
     quiet = np.random.default_rng(1).normal(0, 30, 16000 * 5).astype("<i2").tobytes()
@@ -183,7 +123,7 @@ def test_chunk_size_does_not_change_what_is_heard() -> None:
     # Fresh recognisers: the streaming decoder's running cepstral mean carries over between
     # streams of one recogniser, as it does through a long session.
     path = _clips("stop")[0][0]
-    pcm = padded(read_wav(path))
+    pcm = _padded(read_wav(path))
     with Recogniser() as first:
         in_30ms = run_clip(first, pcm)
     odd: list[Detection] = []
@@ -200,7 +140,7 @@ def test_number_mode_does_not_hear_yes(recogniser: Recogniser) -> None:
     recogniser.expect("number")
     try:
         words = {d.word for path, _ in _clips("yes")
-                 for d in run_clip(recogniser, padded(read_wav(path)))}
+                 for d in run_clip(recogniser, _padded(read_wav(path)))}
     finally:
         recogniser.expect("any")
     assert "yes" not in words
@@ -212,7 +152,7 @@ def test_stop_is_heard_in_every_mode(recogniser: Recogniser,
     for mode in ("number", "confirm"):
         recogniser.expect(mode)
         try:
-            assert "stop" in {d.word for d in run_clip(recogniser, padded(read_wav(path)))}
+            assert "stop" in {d.word for d in run_clip(recogniser, _padded(read_wav(path)))}
         finally:
             recogniser.expect("any")
 
@@ -246,7 +186,7 @@ def test_stop_is_reported_before_the_pause_after_it_ends_the_segment() -> None:
         settings = recogniser.settings
         for path, _ in _clips("stop"):
             samples = read_wav(path)
-            pcm = padded(samples)
+            pcm = _padded(samples)
             recogniser.reset()
             for i in range(0, len(pcm), 960):
                 if any(d.word == "stop" for d in recogniser.feed(pcm[i: i + 960])):
@@ -257,33 +197,13 @@ def test_stop_is_reported_before_the_pause_after_it_ends_the_segment() -> None:
     assert max(late) < settings.pause_check_s + 0.15 < settings.hangover_s, sorted(late)
 
 
-def test_a_background_check_answered_late_still_reports_stop_once_at_the_word(
-        heard: dict[Path, list[Detection]]) -> None:
-    """Live, a "stop" check runs while the audio goes on. Here the audio comes far faster
-    than real time, so answers come in chunks, even segments, after they were asked for:
-    a stop must still be reported at most once, and at the word (where waiting for every
-    answer put it), not where the answer came in. Which checks run depends on timing
-    here, so a stop may be caught by another check than when waiting, or by none."""
-    stops = [p for p, _ in _clips("stop") if any(d.word == "stop" for d in heard[p])][:10]
-    gaps = []
-    with Recogniser(background_checks=True) as recogniser:
-        for path in stops:
-            found = [d for d in run_clip(recogniser, padded(read_wav(path)))
-                     if d.word == "stop"]
-            assert len(found) <= 1, (path.name, found)
-            waited = next(d for d in heard[path] if d.word == "stop")
-            gaps += [round(abs(d.t_end - waited.t_end), 2) for d in found]
-    assert len(gaps) >= 8
-    assert max(gaps) <= 0.3, gaps
-
-
 def test_a_dead_search_process_is_an_error_not_silence() -> None:
     """If either of the judge's processes dies, the next verdict fails loudly (the session
     turns that into "recogniser lost": return upright) instead of hearing nothing."""
     from voicecoach.voice.hearing.judge_process import JudgeFailed
 
     path = _clips("stop")[0][0]
-    pcm = padded(read_wav(path))
+    pcm = _padded(read_wav(path))
     for which in ("_phones", "_words"):
         with Recogniser() as recogniser:
             search = getattr(recogniser._judge, which)._process

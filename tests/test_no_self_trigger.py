@@ -43,7 +43,7 @@ def test_the_coach_never_hears_itself(tmp_path: Path):
             server.environment():
         clock = MonotonicClock()
         speaker = DeviceSpeaker(clock=clock)
-        recogniser = Recogniser(background_checks=True)
+        recogniser = Recogniser()
         link = HearingLink(recogniser, OwnVoiceGate(speaker), clock, posted.append)
         mic = MicrophoneSource(on_chunk=link.on_chunk)
         link.dropped_samples = lambda: mic.dropped_frames

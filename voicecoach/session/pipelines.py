@@ -72,7 +72,7 @@ def run_file_session(program: Program, settings: EngineSettings, recorder: Sessi
     from voicecoach.voice.audio_in import FileSource
     from voicecoach.voice.hearing import Recogniser
 
-    recogniser = Recogniser(background_checks=not fast)
+    recogniser = Recogniser()
     settings = _with_hearing(settings)
     source = FileSource(audio_in, realtime=not fast)
     clock: FakeClock | MonotonicClock = FakeClock() if fast else MonotonicClock()
@@ -122,7 +122,7 @@ def run_voice_session(program: Program, settings: EngineSettings,
     from voicecoach.voice.keyboard import KeyReader
     from voicecoach.voice.speaking import DeviceSpeaker, SpeakerUnavailable
 
-    recogniser = Recogniser(background_checks=True)
+    recogniser = Recogniser()
     settings = _with_hearing(settings)
     clock = MonotonicClock()
     runner_box: list[LiveRunner] = []

@@ -110,10 +110,6 @@ class SearchProcess:
         except OSError as exc:
             raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
 
-    def has_answer(self) -> bool:
-        """Something has come back (never blocks)."""
-        return bool(select.select([self._answers], [], [], 0)[0])
-
     def receive(self, deadline: float) -> dict[str, list[Segment]]:
         try:
             answer = read_message(self._answers, max(0.0, deadline - time.monotonic()))
@@ -140,18 +136,11 @@ class SearchProcess:
 
 
 class JudgeProcesses:
-    """`judge(pcm, mode)`: the phone loop in one process, the word searches in another.
-
-    A verdict can also be asked for and taken later (`submit`, `answered`, `collect`), so
-    the caller goes on with the audio while the searches run; one at a time.
-    """
+    """`judge(pcm, mode)`: the phone loop in one process, the word searches in another."""
 
     def __init__(self, settings: HearingSettings) -> None:
         self._phones = SearchProcess(settings)
         self._words = SearchProcess(settings)
-        self._asked: str | None = None
-        """The mode of the verdict being made (None: none asked)."""
-        self._deadline = 0.0
         try:
             self._phones.wait_ready()  # both load their model at the same time
             self._words.wait_ready()
@@ -159,38 +148,13 @@ class JudgeProcesses:
             self.close()
             raise
 
-    @property
-    def busy(self) -> bool:
-        return self._asked is not None
-
-    def submit(self, pcm: bytes, mode: str) -> None:
-        if self._asked is not None:
-            raise RuntimeError("a verdict is still being made; collect() it first")
+    def judge(self, pcm: bytes, mode: str) -> Verdict:
         self._phones.send(pcm, (PHONE_SEARCH,))
         self._words.send(pcm, grammar_searches(mode))
-        self._asked = mode
-        self._deadline = time.monotonic() + JUDGE_TIMEOUT_S
-
-    def answered(self) -> bool:
-        """`collect()` will not wait: both halves are in (or the deadline has passed, and
-        it will raise JudgeFailed)."""
-        if self._asked is None:
-            return False
-        return (self._phones.has_answer() and self._words.has_answer()
-                or time.monotonic() >= self._deadline)
-
-    def collect(self) -> Verdict:
-        """The verdict asked for by `submit()`, waiting for it if need be."""
-        if self._asked is None:
-            raise RuntimeError("no verdict was asked for")
-        mode, self._asked = self._asked, None
-        results = self._phones.receive(self._deadline)
-        results.update(self._words.receive(self._deadline))
+        deadline = time.monotonic() + JUDGE_TIMEOUT_S
+        results = self._phones.receive(deadline)
+        results.update(self._words.receive(deadline))
         return verdict(mode, results)
-
-    def judge(self, pcm: bytes, mode: str) -> Verdict:
-        self.submit(pcm, mode)
-        return self.collect()
 
     def close(self) -> None:
         self._phones.close()

@@ -7,11 +7,9 @@ Design (one pipeline, used live and by `voicecoach eval`):
    almost nothing: no decoder runs outside a segment.
 2. While a segment is open, its audio streams into a long-lived pocketsphinx
    grammar search (running cepstral mean). When the partial result has ended
-   in "stop" for two chunks, or when the speaker pauses for 30 ms, the
-   segment so far is checked for "stop" at once, without waiting for the end
-   of the phrase. Live, that check runs in the background while the audio
-   goes on (the answer is taken at the first chunk after it is in), so the
-   time it takes overlaps the pause instead of following it.
+   in "stop" for two chunks, "stop" is checked at once, without waiting for
+   the end of the phrase; so it is at the first 0.1 s pause, whatever the
+   partial result says.
 3. When the segment closes (a 0.3 s pause), the whole segment is decoded
    again with its own cepstral mean, by the grammar and by a phone loop, and
    the word is kept only if its confidence passes the threshold ("stop" has
@@ -41,9 +39,8 @@ logger = logging.getLogger(__name__)
 
 RATE = 16000
 _FRAME_BYTES = FRAME_SAMPLES * 2
-_MAX_STOP_CHECKS = 4
-""""stop" checks per segment before it closes (count): each costs a verdict's worth of CPU,
-and the end-of-segment check still follows."""
+_MAX_EARLY_CHECKS = 3
+"""Early "stop" checks per segment: the end-of-segment check still follows (count)."""
 
 
 @dataclass(frozen=True)
@@ -61,24 +58,15 @@ class Detection:
 class Recogniser:
     """Feed it audio in chunks of any size; it returns the commands each chunk completes."""
 
-    def __init__(self, settings: HearingSettings | None = None, *,
-                 background_checks: bool = False) -> None:
-        """`background_checks`: for audio that arrives in real time (a microphone); a
-        "stop" check's answer is taken at the first chunk after it is in, and the audio
-        is fed on meanwhile. Without, each check is waited for at once: audio fed faster
-        than real time (`voicecoach eval`, simulated sessions, the tests) is then heard
-        as a microphone's would be on a machine that checks instantly."""
+    def __init__(self, settings: HearingSettings | None = None) -> None:
         self.settings = settings or HearingSettings()
-        self._background = background_checks
         self._live = SphinxDecoder(self.settings, with_phone_loop=False, streaming=True)
         self._judge = JudgeProcesses(self.settings)
         self._segmenter = Segmenter(self.settings)
         self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
         self._mode = "any"
-        self.on_verdict: Callable[[Verdict, bool], None] | None = None
-        """Tuning hook: sees every verdict before the thresholds, and whether it was made on
-        a whole segment (words other than "stop" are taken only from those) or on a "stop"
-        check of a segment so far (scripts/fit_confidence.py)."""
+        self.on_verdict: Callable[[Verdict], None] | None = None
+        """Tuning hook: sees every verdict before the thresholds (scripts/fit_confidence.py)."""
         self.reset()
 
     def close(self) -> None:
@@ -94,8 +82,6 @@ class Recogniser:
 
     def reset(self) -> None:
         """Start a new stream: timeline back to 0, nothing pending (the mode is kept)."""
-        if self._judge.busy:
-            self._judge.collect()  # the old stream's check: its answer no longer matters
         self._live.end()
         self._segmenter.reset()
         self._pending = b""
@@ -105,7 +91,7 @@ class Recogniser:
         self._segment_start = 0
         self._segment_mode = self._mode
         self._stop_streak = 0
-        self._stop_checks = 0
+        self._early_checks = 0
         self._stop_reported = False
 
     def expect(self, what: str) -> None:
@@ -126,7 +112,7 @@ class Recogniser:
         self._pending += pcm
         found: list[Detection] = []
         to_live: list[bytes] = []
-        paused = False
+        pause_check = False
         usable = len(self._pending) // _FRAME_BYTES * _FRAME_BYTES
         data, self._pending = self._pending[:usable], self._pending[usable:]
         for offset in range(0, usable, _FRAME_BYTES):
@@ -141,18 +127,15 @@ class Recogniser:
             else:
                 self._segment.append(frame)
                 to_live.append(frame)
-                paused = paused or self._segmenter.pause_frames == self._pause_frames
+                pause_check = pause_check or self._segmenter.pause_frames == self._pause_frames
                 if edge is Edge.CLOSE:
                     self._live.process(b"".join(to_live))
                     to_live = []
-                    paused = False
+                    pause_check = False
                     found.extend(self._close_segment())
         if self._segment is not None and to_live:
             self._live.process(b"".join(to_live))
-            if self._partial_says_stop() or paused:
-                self._ask_stop()
-        if self._judge.busy and (self._judge.answered() or not self._background):
-            found.extend(self._stop_answer())
+            found.extend(self._pause_stop() if pause_check else self._early_stop())
         return found
 
     def flush(self) -> list[Detection]:
@@ -173,52 +156,46 @@ class Recogniser:
         self._segment_start = self._frames_done - len(self._segment)
         self._segment_mode = self._mode
         self._stop_streak = 0
-        self._stop_checks = 0
+        self._early_checks = 0
         self._stop_reported = False
         self._live.start(grammar_search(self._segment_mode))
 
     def _close_segment(self) -> list[Detection]:
         segment, self._segment = self._segment or [], None
         self._live.end()
-        found = self._stop_answer() if self._judge.busy else []
         detection = self._check(segment)
-        if detection is not None and not (detection.word == "stop" and self._stop_reported):
-            found.append(detection)
-        return found
+        if detection is None or (detection.word == "stop" and self._stop_reported):
+            return []
+        return [detection]
 
-    def _partial_says_stop(self) -> bool:
-        """The streaming search's words have ended in "stop" for `early_stop_chunks` chunks
-        (asked again every other chunk while they still do)."""
+    def _early_stop(self) -> list[Detection]:
         words = self._live.partial()
         last = vocabulary.canonical_of(words[-1]) if words else None
         self._stop_streak = self._stop_streak + 1 if last == "stop" else 0
-        extra = self._stop_streak - self.settings.early_stop_chunks
-        return extra >= 0 and extra % 2 == 0
-
-    def _ask_stop(self) -> None:
-        """Start a "stop" check of the open segment so far, unless one is under way."""
-        if (self._stop_reported or self._judge.busy
-                or self._stop_checks >= _MAX_STOP_CHECKS):
-            return
-        self._stop_checks += 1
-        self._judge.submit(b"".join(self._segment or []), self._segment_mode)
-
-    def _stop_answer(self) -> list[Detection]:
-        """The answer to the check under way (waiting for it if need be): "stop", or nothing.
-        Once reported, "stop" is not reported again in this segment."""
-        detection = self._decide(self._judge.collect(), whole=False)
-        if detection is None or detection.word != "stop" or self._stop_reported:
+        if (self._stop_reported or self._stop_streak < self.settings.early_stop_chunks
+                or self._early_checks >= _MAX_EARLY_CHECKS):
             return []
-        self._stop_reported = True
-        return [detection]
+        if (self._stop_streak - self.settings.early_stop_chunks) % 2:
+            return []  # re-check every other chunk while the partial still says stop
+        self._early_checks += 1
+        return self._stop_so_far()
+
+    def _pause_stop(self) -> list[Detection]:
+        """The speaker paused: if that was "stop", say so now, not when the segment closes."""
+        return [] if self._stop_reported else self._stop_so_far()
+
+    def _stop_so_far(self) -> list[Detection]:
+        """Check the open segment for "stop" only; once reported, it is not reported again."""
+        detection = self._check(self._segment or [])
+        if detection is not None and detection.word == "stop":
+            self._stop_reported = True
+            return [detection]
+        return []
 
     def _check(self, segment: list[bytes]) -> Detection | None:
-        return self._decide(self._judge.judge(b"".join(segment), self._segment_mode),
-                            whole=True)
-
-    def _decide(self, verdict: Verdict, *, whole: bool) -> Detection | None:
+        verdict = self._judge.judge(b"".join(segment), self._segment_mode)
         if self.on_verdict is not None:
-            self.on_verdict(verdict, whole)
+            self.on_verdict(verdict)
         p_stop = stop_confidence(verdict)
         if verdict.stop is not None and p_stop >= self.settings.stop_threshold:
             return self._detection("stop", p_stop, verdict.stop)
