@@ -135,7 +135,8 @@ class Recogniser:
                     found.extend(self._close_segment())
         if self._segment is not None and to_live:
             self._live.process(b"".join(to_live))
-            found.extend(self._pause_stop() if pause_check else self._early_stop())
+            # The speaker paused: if that was "stop", say so now, not when the segment closes.
+            found.extend(self._stop_so_far() if pause_check else self._early_stop())
         return found
 
     def flush(self) -> list[Detection]:
@@ -172,7 +173,7 @@ class Recogniser:
         words = self._live.partial()
         last = vocabulary.canonical_of(words[-1]) if words else None
         self._stop_streak = self._stop_streak + 1 if last == "stop" else 0
-        if (self._stop_reported or self._stop_streak < self.settings.early_stop_chunks
+        if (self._stop_streak < self.settings.early_stop_chunks
                 or self._early_checks >= _MAX_EARLY_CHECKS):
             return []
         if (self._stop_streak - self.settings.early_stop_chunks) % 2:
@@ -180,12 +181,10 @@ class Recogniser:
         self._early_checks += 1
         return self._stop_so_far()
 
-    def _pause_stop(self) -> list[Detection]:
-        """The speaker paused: if that was "stop", say so now, not when the segment closes."""
-        return [] if self._stop_reported else self._stop_so_far()
-
     def _stop_so_far(self) -> list[Detection]:
         """Check the open segment for "stop" only; once reported, it is not reported again."""
+        if self._stop_reported:
+            return []
         detection = self._check(self._segment or [])
         if detection is not None and detection.word == "stop":
             self._stop_reported = True
