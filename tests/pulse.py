@@ -151,10 +151,15 @@ class PulseServer:
 
     def _start_noise_floor(self) -> None:
         """Faint noise into the virtual microphone, as a real one always has (voicecoach
-        takes exact digital silence for a muted or vanished microphone)."""
+        takes exact digital silence for a muted or vanished microphone).
+
+        pacat holds a second of it: with 50 ms, a stall of the machine longer than half a
+        second emptied the buffer, the microphone gave exact zeros and the session under
+        test rightly stopped for a lost microphone (tests/test_voice_session_e2e.py, once
+        in a whole-suite run). Noise has no timing to keep, so a long buffer costs nothing."""
         player = subprocess.Popen(
             ["pacat", "--playback", f"--device={MIC_SINK}", f"--rate={RATE}", "--channels=1",
-             "--format=s16le", "--latency-msec=50"],
+             "--format=s16le", "--latency-msec=1000"],
             env={**os.environ, **self.client_env()}, stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._clocks.append(player)
