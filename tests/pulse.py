@@ -218,6 +218,16 @@ class PulseServer:
             self.unload_module(self.mic_module)
             self.mic_module = None
 
+    def stall(self, seconds: float) -> None:
+        """Freeze the sound server for a while, as a busy or descheduled machine does:
+        every stream stops moving, and after it the audio still queued plays late."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(seconds)
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
     def set_loopback(self, on: bool) -> None:
         if on and self.loopback_module is None:
             self.loopback_module = self.load_module(

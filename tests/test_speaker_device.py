@@ -99,6 +99,33 @@ def test_a_prompt_sounds_on_the_speaker_and_now_playing_tracks_it(pulse_env, spe
     assert (end - start) == pytest.approx(clip_end - clip_start, abs=0.05)  # no stutter
 
 
+def test_now_playing_follows_a_prompt_that_a_stalled_sound_server_made_late(
+        fresh_pulse, tmp_path):
+    """The sound server freezes mid-prompt: the rest of the prompt sounds that much later,
+    and now_playing() must move with it, since the echo check times the coach's own words
+    by it (a "stop" in a prompt heard late would pass for the user's)."""
+    speaker = DeviceSpeaker("pulse", clock=WallClock(),
+                            renderer=Renderer(cache_dir=tmp_path / "cache"), library=LIB)
+    try:
+        speaker.say("return_pain", FIXED_PROMPTS["return_pain"])
+        deadline = time.monotonic() + 10
+        while (first := speaker.now_playing()) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(0.8)
+        fresh_pulse.stall(0.7)
+        last = first
+        while (playing := speaker.now_playing()) is not None:
+            last = playing
+            time.sleep(0.005)
+        gone = time.monotonic()  # the clip has played out of the device's buffer
+    finally:
+        speaker.close(drain=False)
+    assert last.prompt_id == "return_pain"
+    assert last.ends_at - first.ends_at > 0.4, (first, last)
+    assert abs(gone - last.ends_at) < 0.2, (gone, last)
+
+
 def speaking_moment(clip: np.ndarray, after_s: float) -> float:
     """A time in the clip (s) in the middle of 300 ms of steady speech, so that a small
     error in knowing when the clip started still cuts it while it sounds."""

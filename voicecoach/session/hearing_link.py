@@ -80,7 +80,12 @@ class OwnVoiceGate:
         """Called for every chunk of microphone audio, `now` being the chunk's end."""
         playing = self._speaker.now_playing()
         if playing is not None and (not self._recent or self._recent[-1] != playing):
-            self._recent.append(playing)
+            last = self._recent[-1] if self._recent else None
+            if (last is not None and last.samples is playing.samples
+                    and last.started_at < playing.started_at < last.ends_at):
+                self._recent[-1] = playing  # the speaker re-timed it: the device stalled
+            else:
+                self._recent.append(playing)
         self._recent = [p for p in self._recent if p.ends_at + self._tail_s + WINDOW_S >= now]
         if chunk is None:
             return

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,6 +57,9 @@ CHUNK_S = 0.02
 """Longest piece written to the device at once: a cut takes effect within one."""
 STALL_S = 1.0
 """A write blocked this long means the device has stopped taking audio."""
+RETIME_S = 0.05
+"""now_playing() is moved when the device's own count puts the clip this far off (seconds);
+below that is the jitter of reading how much of the buffer is free."""
 
 
 class SpeakerUnavailable(RuntimeError):
@@ -316,6 +319,26 @@ class DeviceSpeaker:
                 return
             self._write_since = None
             self._failure_reported = False
+            self._follow_device(written=min(offset + step, len(data)) // frame_bytes)
+
+    def _follow_device(self, written: int) -> None:
+        """Re-time now_playing() from what the device has really played of the clip.
+
+        A stall of the machine or the sound server delays the rest of the clip by as
+        long; the echo check must expect the coach's words when they really sound, or a
+        "stop" in a prompt, heard late, passes for the user's (seen when a whole-suite
+        run stalled the speaker for over a second)."""
+        try:
+            queued = self._buffer_frames - int(self._stream.get_write_available())
+        except Exception:
+            return
+        started = self._clock.now() - (written - queued) / self.rate
+        with self._cond:
+            playing = self._playing
+            if playing is None or abs(started - playing.started_at) < RETIME_S:
+                return
+            self._playing = replace(playing, started_at=started,
+                                    ends_at=started + playing.ends_at - playing.started_at)
 
     def _write_failed(self, exc: Exception) -> None:
         self._write_since = None
