@@ -65,6 +65,16 @@ def test_csv_round_trips_free_text(nasty_db: Path) -> None:
         ("ended_early", "user_stop", "")
 
 
+def test_csv_free_text_never_opens_as_a_spreadsheet_formula(tmp_path: Path) -> None:
+    db = tmp_path / "formula.db"
+    notes = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2 cm", "@SUM(A1)", "a=b"]
+    with Store.open(db) as store:
+        for day, note in enumerate(notes):
+            record_daily(store, START + dt.timedelta(days=day), note=note)
+    rows = list(csv.DictReader(io.StringIO(to_csv(_export(db)), newline="")))
+    assert [r["note"] for r in rows] == ["'" + n for n in notes[:-1]] + ["a=b"]
+
+
 def test_csv_from_the_cli_file_reads_back_the_same(nasty_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "export.csv"
     result = CliRunner().invoke(main, ["export", "--db", str(nasty_db), "--format", "csv",

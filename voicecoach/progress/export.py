@@ -63,11 +63,19 @@ def schema() -> dict[str, Any]:
     return result
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell that starts with one of these as a formula."""
+
+
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        # Free text (a note, a transcript) opened in a spreadsheet must stay text: a
+        # note typed as "=HYPERLINK(...)" would otherwise run. The quote shows as-is.
+        return "'" + value
     return str(value)
 
 
