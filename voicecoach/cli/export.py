@@ -28,7 +28,8 @@ def export(db_path: Path | None, format_: str, out: Path | None, patient: str) -
 
     \b
     csv   one table, a row per session, pain rating and tracked day (column
-          "record" says which); opens in any spreadsheet.
+          "record" says which); opens in any spreadsheet (a note that starts
+          like a formula, "=..." or "+...", is kept as text with a leading ').
     json  one document: sessions with their pain ratings, tracked days and the
           success markers (its JSON Schema: voicecoach/progress/export.schema.json).
     fhir  a FHIR R4 Bundle of Observations: pain severity (LOINC 72514-3),
