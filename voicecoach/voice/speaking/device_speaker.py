@@ -59,7 +59,7 @@ STALL_S = 1.0
 """A write blocked this long means the device has stopped taking audio."""
 RETIME_S = 0.05
 """now_playing() is moved when the device's own count puts the clip this far off (seconds);
-below that is the jitter of reading how much of the buffer is free."""
+below that is the error of taking the buffer for full after a write (up to one chunk)."""
 
 
 class SpeakerUnavailable(RuntimeError):
