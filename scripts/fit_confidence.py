@@ -30,6 +30,7 @@ from voicecoach.voice.hearing import HearingSettings, Recogniser, vocabulary
 from voicecoach.voice.hearing.confidence import stop_vector, word_vector
 from voicecoach.voice.hearing.evaluate import NO_COMMAND, _padded, read_manifest, run_clip
 from voicecoach.voice.hearing.judge import Verdict
+from voicecoach.voice.hearing.settings import OFFLINE_JUDGE_TIMEOUT_S
 from voicecoach.voice.pcm import read_wav
 
 _recogniser: Recogniser | None = None
@@ -39,7 +40,8 @@ def _verdicts(path: Path) -> list[Verdict]:
     global _recogniser
     if _recogniser is None:
         _recogniser = Recogniser(replace(HearingSettings(), stop_threshold=2.0,
-                                         word_threshold=2.0))
+                                         word_threshold=2.0,
+                                         judge_timeout_s=OFFLINE_JUDGE_TIMEOUT_S))
     found: list[Verdict] = []
     _recogniser.on_verdict = found.append
     run_clip(_recogniser, _padded(read_wav(path)))

@@ -211,3 +211,41 @@ def test_a_dead_search_process_is_an_error_not_silence() -> None:
             search.wait(timeout=5)
             with pytest.raises(JudgeFailed):
                 run_clip(recogniser, pcm)
+
+
+def test_a_hung_search_process_fails_within_the_judge_timeout() -> None:
+    """A search process that stops answering (frozen here with SIGSTOP) is a lost
+    recogniser after `judge_timeout_s`, not a session that waits on it for ever; a run
+    given a longer limit rides out the same freeze and still hears the word."""
+    import os
+    import signal
+    import threading
+    import time
+    from dataclasses import replace
+
+    from voicecoach.voice.hearing import HearingSettings
+    from voicecoach.voice.hearing.judge_process import JudgeFailed
+
+    pcm = _padded(read_wav(_clips("stop")[0][0]))
+    with Recogniser(replace(HearingSettings(), judge_timeout_s=1.0)) as recogniser:
+        search = recogniser._judge._phones._process
+        os.kill(search.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        try:
+            with pytest.raises(JudgeFailed, match="stopped answering for 1 s"):
+                run_clip(recogniser, pcm)
+        finally:
+            os.kill(search.pid, signal.SIGCONT)
+        assert time.monotonic() - started < 5.0
+
+    with Recogniser(replace(HearingSettings(), judge_timeout_s=30.0)) as recogniser:
+        search = recogniser._judge._phones._process
+        os.kill(search.pid, signal.SIGSTOP)
+        thaw = threading.Timer(2.0, os.kill, (search.pid, signal.SIGCONT))
+        thaw.start()
+        try:
+            heard = run_clip(recogniser, pcm)
+        finally:
+            thaw.cancel()
+            os.kill(search.pid, signal.SIGCONT)
+        assert "stop" in {d.word for d in heard}

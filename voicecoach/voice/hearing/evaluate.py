@@ -26,7 +26,7 @@ import numpy as np
 
 from voicecoach.session.commands import NUMBER_WORDS, VOCABULARY, canonical
 from voicecoach.voice.hearing.recogniser import RATE, Detection, Recogniser
-from voicecoach.voice.hearing.settings import HearingSettings
+from voicecoach.voice.hearing.settings import OFFLINE_JUDGE_TIMEOUT_S, HearingSettings
 from voicecoach.voice.pcm import AudioFormatError, read_wav
 
 logger = logging.getLogger(__name__)
@@ -252,7 +252,8 @@ def evaluate(clips: list[Clip], *, settings: HearingSettings | None = None,
              mode: str = "any", baseline: bool = True,
              progress: Callable[[int], None] | None = None) -> Report:
     """Run every clip; returns the Report. `progress(n)` is called after each clip."""
-    recogniser = Recogniser(settings)
+    recogniser = Recogniser(replace(settings or HearingSettings(),
+                                    judge_timeout_s=OFFLINE_JUDGE_TIMEOUT_S))
     recogniser.expect(mode)
     sphinx = SphinxBaseline() if baseline else None
     report = Report(mode=mode)

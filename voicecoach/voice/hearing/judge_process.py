@@ -43,8 +43,6 @@ from voicecoach.voice.hearing.settings import HearingSettings
 
 START_TIMEOUT_S = 60.0
 """Loading the model takes about a second; a machine under heavy load may take far longer."""
-JUDGE_TIMEOUT_S = 10.0
-"""A search takes 10% of the audio's length at most (3 s segments): this means it hung."""
 
 _HEADER = struct.Struct("!I")
 
@@ -110,13 +108,13 @@ class SearchProcess:
         except OSError as exc:
             raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
 
-    def receive(self, deadline: float) -> dict[str, list[Segment]]:
+    def receive(self, deadline: float, timeout_s: float) -> dict[str, list[Segment]]:
         try:
             answer = read_message(self._answers, max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             self._process.kill()
             raise JudgeFailed(
-                f"the recogniser stopped answering for {JUDGE_TIMEOUT_S:g} s") from None
+                f"the recogniser stopped answering for {timeout_s:g} s") from None
         except (EOFError, OSError) as exc:
             raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
         if not isinstance(answer, dict):
@@ -139,6 +137,7 @@ class JudgeProcesses:
     """`judge(pcm, mode)`: the phone loop in one process, the word searches in another."""
 
     def __init__(self, settings: HearingSettings) -> None:
+        self._timeout_s = settings.judge_timeout_s
         self._phones = SearchProcess(settings)
         self._words = SearchProcess(settings)
         try:
@@ -151,9 +150,9 @@ class JudgeProcesses:
     def judge(self, pcm: bytes, mode: str) -> Verdict:
         self._phones.send(pcm, (PHONE_SEARCH,))
         self._words.send(pcm, grammar_searches(mode))
-        deadline = time.monotonic() + JUDGE_TIMEOUT_S
-        results = self._phones.receive(deadline)
-        results.update(self._words.receive(deadline))
+        deadline = time.monotonic() + self._timeout_s
+        results = self._phones.receive(deadline, self._timeout_s)
+        results.update(self._words.receive(deadline, self._timeout_s))
         return verdict(mode, results)
 
     def close(self) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+OFFLINE_JUDGE_TIMEOUT_S = 600.0
+"""`judge_timeout_s` for evaluation and tuning, where only a real hang should end a run."""
+
 
 @dataclass(frozen=True)
 class HearingSettings:
@@ -57,6 +60,12 @@ class HearingSettings:
     """Confidence (0..1) for a word while the engine awaits a yes or no to a read-back
     ("confirm" mode): a wrongly heard yes would log the number read back, so this stays
     higher than `number_threshold`."""
+
+    judge_timeout_s: float = 10.0
+    """A check that takes longer than this means the recogniser hung (seconds): the session
+    treats it as a lost recogniser and brings the user up. A check takes 10% of its audio's
+    length (3 s segments at most), so this only trips on a hang. Offline tools (eval, fit)
+    set it far longer: there a machine that is only very busy must not end the run."""
 
     floor_rise_db_per_s: float = 3.0
     """How fast the noise floor estimate climbs towards louder background (dB per second);
