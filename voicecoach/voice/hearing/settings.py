@@ -61,11 +61,12 @@ class HearingSettings:
     ("confirm" mode): a wrongly heard yes would log the number read back, so this stays
     higher than `number_threshold`."""
 
-    judge_timeout_s: float = 10.0
-    """A check that takes longer than this means the recogniser hung (seconds): the session
-    treats it as a lost recogniser and brings the user up. A check takes 10% of its audio's
-    length (3 s segments at most), so this only trips on a hang. Offline tools (eval, fit)
-    set it far longer: there a machine that is only very busy must not end the run."""
+    judge_timeout_s: float = 3.0
+    """A check unanswered this long means the recogniser hung (seconds): the session treats
+    it as a lost recogniser and brings the user up, as nothing they say can be heard until
+    it answers. A check takes about 10% of its audio's length, 0.3 s for the longest (3 s)
+    segment, so a machine ten times slower than usual still passes. Offline tools (eval,
+    fit) set it far longer: there a machine that is only very busy must not end the run."""
 
     floor_rise_db_per_s: float = 3.0
     """How fast the noise floor estimate climbs towards louder background (dB per second);
