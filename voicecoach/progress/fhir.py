@@ -3,8 +3,9 @@
 - Every pain rating: LOINC 72514-3 (pain severity, 0-10 verbal numeric rating),
   valueInteger, effectiveDateTime = session start + the rating's offset, and a
   note saying when in the session it was given and what was heard.
-- Every session: LOINC 55411-3 (exercise duration) in minutes over the
-  session's period, with the time spent inverted (in holds) as a component.
+- Every session: LOINC 55411-3 (exercise duration) in minutes (UCUM "min") over
+  the session's period, as HL7's Physical Activity IG codes an activity's length,
+  with the time spent inverted (in holds) as a component.
 - Every tracked day: toe-touch gap (cm), morning stiffness (min), pain
   medication doses, night pain (yes/no) and the note, coded by text only,
   as no standard code fits them exactly.
