@@ -3,7 +3,9 @@ SpeechRecognition loop, on the same recorded speech, in the same run.
 
 For each trial a recorded human "stop" (tests/data/speech) is placed at a varied
 moment of a session's first seconds, while the coach is speaking or just after,
-and the whole product runs as a user would start it, in real time:
+over its own room tone (the background it was recorded in, heard all along as a
+live microphone would), and the whole product runs as a user would start it, in
+real time:
 
     voicecoach start --audio-in IN.wav --audio-out OUT.wav --events EV.jsonl ...
 
@@ -45,6 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
+from voicecoach.voice.hearing.evaluate import room_tone  # noqa: E402
 from voicecoach.voice.pcm import read_wav  # noqa: E402
 from voicecoach.voice.speaking import PromptLibrary  # noqa: E402
 
@@ -54,10 +57,14 @@ NOISE_RMS = 30.0  # a quiet room, so the first seconds are not digital silence
 
 
 def speech_end(samples: np.ndarray, threshold_ratio: float = 0.1) -> float:
-    """Where the word ends: the last 10 ms frame above 10% of the clip's loudest frame."""
+    """Where the word ends: the last 10 ms frame above 10% of the clip's loudest frame and
+    above three times its room tone (10 dB: in a recording made over a fan, the fan alone
+    can pass 10% of the word's peak)."""
     frames = samples[: len(samples) // 160 * 160].astype(np.float64).reshape(-1, 160)
     rms = np.sqrt(np.mean(frames ** 2, axis=1))
-    loud = np.nonzero(rms > threshold_ratio * rms.max())[0]
+    tone = room_tone(samples, 1600).astype(np.float64)
+    threshold = max(threshold_ratio * rms.max(), 3 * np.sqrt(np.mean(tone ** 2)))
+    loud = np.nonzero(rms > threshold)[0]
     return (loud[-1] + 1) * 160 / RATE
 
 
@@ -70,10 +77,14 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
 
 
 def make_input(clip: np.ndarray, at_s: float, total_s: float, seed: int) -> np.ndarray:
+    """The session's microphone: a quiet room, and in it the room the clip was recorded
+    in, heard all along (its room tone) and not only while the word is said."""
     rng = np.random.default_rng(seed)
     room = rng.normal(0, NOISE_RMS, int(total_s * RATE))
+    speaker_room = room_tone(clip, len(room)).astype(np.float64)
     start = int(at_s * RATE)
-    room[start:start + len(clip)] += clip
+    speaker_room[start:start + len(clip)] = clip
+    room += speaker_room
     return np.clip(room, -32768, 32767).astype(np.int16)
 
 
