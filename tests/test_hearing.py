@@ -134,6 +134,46 @@ def test_room_tone_is_the_recordings_background_not_its_word() -> None:
     assert not room_tone(np.zeros(16000, dtype=np.int16), 800).any()
 
 
+def test_stop_is_heard_over_a_fan_that_runs_before_and_after_it(
+        recogniser: Recogniser, heard: dict[Path, list[Detection]]) -> None:
+    """A fan at 10 dB below the word, on all along: the noise floor settles on the fan
+    and the word stands out of it."""
+    stops = [p for p, _ in _clips("stop") if any(d.word == "stop" for d in heard[p])][:12]
+    caught = 0
+    for i, path in enumerate(stops):
+        word = read_wav(path).astype(np.float64)
+        loud = np.sqrt(np.mean(word**2))
+        fan = loud / np.sqrt(10) * _fan(len(word) + 32000, seed=i)
+        fan[16000: 16000 + len(word)] += word
+        found = run_clip(recogniser, padded(np.clip(fan, -32768, 32767).astype(np.int16)))
+        caught += any(d.word == "stop" for d in found)
+    assert caught / len(stops) >= 0.66  # measured 10 of 12
+
+
+def test_a_flickering_room_is_not_speech_and_a_pause_in_it_closes_the_segment() -> None:
+    """A recording made over a fan: its background moves by 10 dB from one 10 ms frame to
+    the next. Heard for 3 s before and after the word, the room alone must not open a
+    segment, and the segment of the word must close soon after it (not at its 3 s limit,
+    which would hold back the check for "stop")."""
+    from voicecoach.voice.hearing import HearingSettings
+    from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
+
+    path = next(p for p, _ in _clips("stop") if p.name.startswith("felix__stop_audio_05-08"))
+    word = read_wav(path)
+    room = room_tone(word, 3 * 16000)
+    frames = np.concatenate([room, word, room])
+    frames = frames[: len(frames) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+    settings = HearingSettings()
+    segmenter = Segmenter(settings)
+    pushed = [(i * 0.01, segmenter.push(frame)) for i, frame in enumerate(frames)]
+    edges = [(t, e) for t, e in pushed if e is not Edge.NONE]
+    word_end = 3 + _energy_end(word)
+    assert [e for _, e in edges] == [Edge.OPEN, Edge.CLOSE], edges
+    (opened, _), (closed, _) = edges
+    assert 3 <= opened < word_end
+    assert closed - word_end <= settings.hangover_s + 0.2
+
+
 def test_silence_gives_nothing(recogniser: Recogniser) -> None:
     recogniser.reset()
     quiet = np.random.default_rng(1).normal(0, 30, 16000 * 5).astype("<i2").tobytes()

@@ -68,6 +68,16 @@ class HearingSettings:
     segment, so a machine ten times slower than usual still passes. Offline tools (eval,
     fit) set it far longer: there a machine that is only very busy must not end the run."""
 
-    floor_rise_db_per_s: float = 3.0
-    """How fast the noise floor estimate climbs towards louder background (dB per second);
-    it drops at once to any quieter frame."""
+    level_window_s: float = 0.05
+    """Energy is averaged over this long before it is compared with the floor (seconds):
+    room noise that flickers from frame to frame then holds still, and a pause in it is
+    seen. Measured on recordings made over a fan: 0.03 s still left segments open to their
+    3 s limit; 0.05 s closed every one 0.3-0.5 s after the word."""
+
+    floor_window_s: float = 2.0
+    """The noise floor is taken from the levels of this last stretch of audio (seconds)."""
+
+    floor_percentile: float = 20.0
+    """Which of those levels is the floor (percent from the quietest): low enough that
+    speech in the stretch does not lift it, high enough that one quiet dip does not
+    drop it."""
