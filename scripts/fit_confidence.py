@@ -1,23 +1,28 @@
 """Fit the recogniser's two confidence models on what the live pipeline produces.
 
-    python scripts/fit_confidence.py MANIFEST.csv [MORE.csv ...] [--jobs 2]
+    python scripts/fit_confidence.py MANIFEST.csv [MORE.csv ...] [--jobs 2] [--verdicts FILE]
 
 Every clip runs through the Recogniser exactly as `voicecoach eval` runs it,
-with thresholds out of reach, and every verdict the recogniser makes (early
-"stop" checks and end-of-segment checks) is kept with the clip's label. Long
+with thresholds out of reach, and every verdict the recogniser makes is kept
+with the clip's label: the stop model learns from all of them ("stop" checks
+of a segment so far and end-of-segment checks), the word model from the
+end-of-segment ones, the only ones its words are taken from. Long
 no-command recordings (scripts/make_no_command_stream.py) belong in the
 training set: continuous talk is where false accepts come from.
 
 Prints the coefficients to paste into voicecoach/voice/hearing/confidence.py,
 and clip-level figures for a few thresholds, both in-sample and with 2-fold
 cross-validation (folds split by speaker or by file, so a voice is never in
-both halves).
+both halves). With --verdicts FILE the decoded verdicts are kept in FILE and
+read back on the next run over the same clips, so a change to the features
+or the fit is tried in seconds instead of a full decode.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import pickle
 import zlib
 from dataclasses import replace
 from multiprocessing import Pool
@@ -28,7 +33,7 @@ import numpy as np
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import HearingSettings, Recogniser, vocabulary
 from voicecoach.voice.hearing.confidence import stop_vector, word_vector
-from voicecoach.voice.hearing.evaluate import NO_COMMAND, _padded, read_manifest, run_clip
+from voicecoach.voice.hearing.evaluate import NO_COMMAND, Clip, padded, read_manifest, run_clip
 from voicecoach.voice.hearing.judge import Verdict
 from voicecoach.voice.hearing.settings import OFFLINE_JUDGE_TIMEOUT_S
 from voicecoach.voice.pcm import read_wav
@@ -36,16 +41,31 @@ from voicecoach.voice.pcm import read_wav
 _recogniser: Recogniser | None = None
 
 
-def _verdicts(path: Path) -> list[Verdict]:
+def _verdicts(path: Path) -> list[tuple[Verdict, bool]]:
     global _recogniser
     if _recogniser is None:
         _recogniser = Recogniser(replace(HearingSettings(), stop_threshold=2.0,
                                          word_threshold=2.0,
                                          judge_timeout_s=OFFLINE_JUDGE_TIMEOUT_S))
-    found: list[Verdict] = []
-    _recogniser.on_verdict = found.append
-    run_clip(_recogniser, _padded(read_wav(path)))
+    found: list[tuple[Verdict, bool]] = []
+    _recogniser.on_verdict = lambda verdict, whole: found.append((verdict, whole))
+    run_clip(_recogniser, padded(read_wav(path)))
     return found
+
+
+def _decoded(clips: list[Clip], jobs: int,
+             cache: Path | None) -> list[list[tuple[Verdict, bool]]]:
+    paths = [str(c.path) for c in clips]
+    if cache is not None and cache.exists():
+        saved = pickle.loads(cache.read_bytes())
+        if saved["paths"] == paths:
+            return saved["verdicts"]
+        print(f"{cache} holds other clips; decoding again")
+    with Pool(jobs) as pool:
+        verdicts = pool.map(_verdicts, [c.path for c in clips], chunksize=8)
+    if cache is not None:
+        cache.write_bytes(pickle.dumps({"paths": paths, "verdicts": verdicts}))
+    return verdicts
 
 
 def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000) -> tuple[np.ndarray, float]:
@@ -68,23 +88,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifests", type=Path, nargs="+")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--verdicts", type=Path,
+                        help="keep the decoded verdicts here; reuse them if the clips match")
     args = parser.parse_args()
     clips, speakers = [], []
     for manifest in args.manifests:
         clips += read_manifest(manifest)
         speakers += _speakers(manifest)
-    with Pool(args.jobs) as pool:
-        verdicts = pool.map(_verdicts, [c.path for c in clips], chunksize=8)
+    verdicts = _decoded(clips, args.jobs, args.verdicts)
     fold = np.array([zlib.crc32(s.encode()) % 2 for s in speakers])
     seconds = np.array([len(read_wav(c.path)) / 16000 for c in clips])
     labels = [c.label for c in clips]
     hours = seconds[[lab == NO_COMMAND for lab in labels]].sum() / 3600
 
-    stop_rows = [(i, stop_vector(v)) for i, vs in enumerate(verdicts) for v in vs]
+    stop_rows = [(i, stop_vector(v)) for i, vs in enumerate(verdicts) for v, _ in vs]
     stop_rows = [(i, x) for i, x in stop_rows if x is not None]
     word_rows = []
     for i, vs in enumerate(verdicts):
-        for v in vs:
+        for v, whole in vs:
+            if not whole:
+                continue  # words other than "stop" are only taken from whole segments
             word = vocabulary.canonical_of(v.top.name) if v.top is not None else None
             if v.top is not None and word not in (None, "stop"):
                 word_rows.append((i, word_vector(v.top, v), float(word == labels[i]), word))

@@ -65,8 +65,10 @@ class Recogniser:
         self._segmenter = Segmenter(self.settings)
         self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
         self._mode = "any"
-        self.on_verdict: Callable[[Verdict], None] | None = None
-        """Tuning hook: sees every verdict before the thresholds (scripts/fit_confidence.py)."""
+        self.on_verdict: Callable[[Verdict, bool], None] | None = None
+        """Tuning hook: sees every verdict before the thresholds, and whether it was made on
+        a whole segment (words other than "stop" are taken only from those) or on a "stop"
+        check of a segment so far (scripts/fit_confidence.py)."""
         self.reset()
 
     def close(self) -> None:
@@ -164,7 +166,7 @@ class Recogniser:
     def _close_segment(self) -> list[Detection]:
         segment, self._segment = self._segment or [], None
         self._live.end()
-        detection = self._check(segment)
+        detection = self._check(segment, whole=True)
         if detection is None or (detection.word == "stop" and self._stop_reported):
             return []
         return [detection]
@@ -185,16 +187,16 @@ class Recogniser:
         """Check the open segment for "stop" only; once reported, it is not reported again."""
         if self._stop_reported:
             return []
-        detection = self._check(self._segment or [])
+        detection = self._check(self._segment or [], whole=False)
         if detection is not None and detection.word == "stop":
             self._stop_reported = True
             return [detection]
         return []
 
-    def _check(self, segment: list[bytes]) -> Detection | None:
+    def _check(self, segment: list[bytes], *, whole: bool) -> Detection | None:
         verdict = self._judge.judge(b"".join(segment), self._segment_mode)
         if self.on_verdict is not None:
-            self.on_verdict(verdict)
+            self.on_verdict(verdict, whole)
         p_stop = stop_confidence(verdict)
         if verdict.stop is not None and p_stop >= self.settings.stop_threshold:
             return self._detection("stop", p_stop, verdict.stop)
