@@ -32,16 +32,16 @@ import math
 from voicecoach.voice.hearing import vocabulary
 from voicecoach.voice.hearing.judge import Features, Verdict
 
-WORD_COEFFICIENTS = (1.1897, -4.7294, -1.5878, -0.7954, -2.7127)
+WORD_COEFFICIENTS = (1.1823, -4.5838, -1.3113, -0.6464, -3.0902)
 """For (ratio, silence inside, speech outside (s), ln frames, speech in the stretch (s))."""
-WORD_BIAS = 8.3257
+WORD_BIAS = 7.8920
 
-STOP_COEFFICIENTS = (0.5662, 2.8761, -0.0705, -1.1131, -3.7931, -1.5212, 0.6592, 1.9588,
-                     -1.0857)
+STOP_COEFFICIENTS = (0.6951, 2.7948, -0.0639, -1.6284, -3.2119, -1.2579, 0.5365, 2.0556,
+                     -1.1508)
 """For (stop ratio, grammar chose stop (0/1), best ratio - stop ratio, silence inside,
 speech outside (s), ln frames, speech in the stretch (s), opens like "st" (0/1),
 closes on a consonant "stop" never ends in (0/1))."""
-STOP_BIAS = 4.2283
+STOP_BIAS = 3.6476
 
 STOP_ONSETS = frozenset({"S", "Z", "SH", "TH", "T", "CH"})
 """First phones the phone loop hears for the "st" of a spoken stop."""
