@@ -52,7 +52,7 @@ def test_the_set_covers_stop_every_number_yes_no_and_no_command() -> None:
 def test_stop_is_heard_in_real_stop_recordings(heard: dict[Path, list[Detection]]) -> None:
     stops = _clips("stop")
     found = sum(any(d.word == "stop" for d in heard[path]) for path, _ in stops)
-    assert found / len(stops) >= 0.68  # measured 0.75 (30 of 40)
+    assert found / len(stops) >= 0.7  # measured 0.80 (32 of 40)
 
 
 def _as_answers(recogniser: Recogniser, mode: str, labels: set[str]) -> list[tuple[str, str]]:
@@ -79,7 +79,7 @@ def test_yes_and_no_are_recognised_when_confirming(recogniser: Recogniser) -> No
     answers = _as_answers(recogniser, "confirm", {"yes", "no"})
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.75  # measured 0.90 (18 of 20)
+    assert right / len(answers) >= 0.7  # measured 0.80 (16 of 20)
     # Measured 1: a "yes" heard as "two", which the engine takes as a new number (read
     # back below 0.8) rather than as the yes that would log the number.
     assert wrong <= 1
@@ -147,7 +147,7 @@ def test_stop_is_heard_over_a_fan_that_runs_before_and_after_it(
         fan[16000: 16000 + len(word)] += word
         found = run_clip(recogniser, padded(np.clip(fan, -32768, 32767).astype(np.int16)))
         caught += any(d.word == "stop" for d in found)
-    assert caught / len(stops) >= 0.66  # measured 10 of 12
+    assert caught / len(stops) >= 0.66  # measured 11 of 12
 
 
 def test_a_flickering_room_is_not_speech_and_a_pause_in_it_closes_the_segment() -> None:
@@ -288,7 +288,7 @@ def test_a_hung_search_process_fails_within_the_judge_timeout() -> None:
     from voicecoach.voice.hearing import HearingSettings
     from voicecoach.voice.hearing.judge_process import JudgeFailed
 
-    pcm = _padded(read_wav(_clips("stop")[0][0]))
+    pcm = padded(read_wav(_clips("stop")[0][0]))
     with Recogniser(replace(HearingSettings(), judge_timeout_s=1.0)) as recogniser:
         search = recogniser._judge._phones._process
         os.kill(search.pid, signal.SIGSTOP)
