@@ -43,8 +43,9 @@ class HearingSettings:
     """Consecutive partial results ending in "stop" before it is checked early (chunks fed)."""
 
     stop_threshold: float = 0.6
-    """Confidence (0..1) at or above which "stop" is reported. Measured (cross-validated, real
-    voices): 0.5 and 0.6 catch the same share of stops, 0.6 with a fifth fewer false ones."""
+    """Confidence (0..1) at or above which "stop" is reported. Measured (cross-validated by
+    speaker, real voices): 0.5 catches 87.6% of stops with 224 false "stop" checks per hour
+    of no-command audio, 0.6 catches 86.5% with 186."""
 
     word_threshold: float = 0.5
     """Confidence (0..1) at or above which another word is reported while nothing is asked."""
