@@ -90,6 +90,22 @@ def test_unwritable_db_path_is_one_line_exit_2(tmp_path: Path):
     assert "x.db" in line
 
 
+def test_audio_in_that_is_not_audio_is_one_line_exit_2_and_no_session(tmp_path: Path):
+    """The file is read before a session is opened: a bad one leaves nothing half-started
+    (it used to end in a traceback, exit 1, and an "interrupted" session in the history)."""
+    db = tmp_path / "x.db"
+    for content in (b"root:x:0:0:root:/root:/bin/bash\n", b"RIFF\x04\x00\x00\x00WAVE", b""):
+        bad = tmp_path / "in.wav"
+        bad.write_bytes(content)
+        line = _one_line_error(invoke("start", "--audio-in", str(bad), "--fast",
+                                      "--audio-out", str(tmp_path / "out.wav"),
+                                      "--db", str(db)))
+        assert "in.wav" in line and "WAV" in line, line
+    history = invoke("history", "--json", "--db", str(db))
+    assert history.exit_code == 0, history.output
+    assert json.loads(history.output) == []
+
+
 def test_pain_out_of_range_on_the_command_line_is_one_line_exit_2(tmp_path: Path):
     line = _one_line_error(invoke("start", "--text", "--pain", "11"))
     assert "--pain" in line

@@ -7,13 +7,7 @@ from pathlib import Path
 
 import click
 
-from voicecoach.cli.common import json_option
-
-
-class AudioInProblem(click.ClickException):
-    """The input audio cannot be used: bad input, so exit code 2."""
-
-    exit_code = 2
+from voicecoach.cli.common import json_option, open_audio_in
 
 
 @click.command("listen")
@@ -38,14 +32,8 @@ def listen(audio_in: Path, expect: str, json_: bool) -> None:
     """
     from voicecoach.voice.hearing import Recogniser
     from voicecoach.voice.hearing.evaluate import hear_clip
-    from voicecoach.voice.pcm import AudioFormatError, read_wav
 
-    if not audio_in.is_file():
-        raise AudioInProblem(f"cannot read {audio_in}: no such file")
-    try:
-        samples = read_wav(audio_in)
-    except (AudioFormatError, OSError) as exc:
-        raise AudioInProblem(f"cannot read {audio_in}: {exc}") from exc
+    samples = open_audio_in(audio_in).samples
     with Recogniser() as recogniser:
         recogniser.expect(expect)
         for d in hear_clip(recogniser, samples):

@@ -7,11 +7,12 @@ import sys
 from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
-from voicecoach.cli.common import db_option
+from voicecoach.cli.common import db_option, open_audio_in
 from voicecoach.cli.hold_display import HoldDisplay
 from voicecoach.paths import default_db_path
 from voicecoach.protocol.program import DEFAULT_PROGRAM, Program, ProgramError
@@ -25,6 +26,9 @@ from voicecoach.session.recorder import SessionRecorder
 from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
 from voicecoach.store import Store, StoreError
 from voicecoach.voice.keyboard import read_lines, typed_event
+
+if TYPE_CHECKING:
+    from voicecoach.voice.audio_in import FileSource
 
 
 def _program(name: str) -> Program:
@@ -93,6 +97,7 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     if audio_out and text_mode:
         raise click.UsageError("--audio-out needs --audio-in; --text speaks nothing.")
     program = _program(program_name)
+    source = open_audio_in(audio_in, realtime=not fast) if audio_in is not None else None
     if events_path is not None:
         try:
             events_path.touch()
@@ -105,8 +110,8 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
             # File-driven sessions are simulations for tools and tests: nobody is on a table.
             _gate_on_safety(store, program)
         settings = EngineSettings(checklist=not no_checklist, pain_before=pain)
-        if audio_in is not None:
-            code = _run_from_audio_file(program, settings, store, audio_in, audio_out,
+        if source is not None:
+            code = _run_from_audio_file(program, settings, store, source, audio_out,
                                         events_path, fast, voice, rate)
         elif text_mode:
             code = _run_text(program, settings, store, events_path, fast)
@@ -200,12 +205,13 @@ def _feed_scripted_lines(runner: LiveRunner, engine: Engine) -> None:
 
 
 def _run_from_audio_file(program: Program, settings: EngineSettings, store: Store,
-                         audio_in: Path, audio_out: Path | None, events_path: Path | None,
-                         fast: bool, voice: str | None, rate: int | None) -> int:
+                         source: FileSource, audio_out: Path | None,
+                         events_path: Path | None, fast: bool, voice: str | None,
+                         rate: int | None) -> int:
     from voicecoach.session.pipelines import run_file_session
 
     recorder = _open_session(store, program, settings, events_path, "audio-file")
-    end = run_file_session(program, settings, recorder, audio_in, audio_out, fast=fast,
+    end = run_file_session(program, settings, recorder, source, audio_out, fast=fast,
                            voice=voice, rate=rate)
     return _finish(recorder, end)
 

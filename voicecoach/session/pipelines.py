@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -27,6 +28,9 @@ from voicecoach.session.hearing_link import HearingLink, OwnVoiceGate
 from voicecoach.session.ports import Speaker
 from voicecoach.session.recorder import SessionRecorder
 from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
+
+if TYPE_CHECKING:
+    from voicecoach.voice.audio_in import FileSource
 
 logger = logging.getLogger(__name__)
 
@@ -63,18 +67,17 @@ def _drain(speaker: Speaker, limit_s: float = SPEECH_DRAIN_S) -> None:
 
 
 def run_file_session(program: Program, settings: EngineSettings, recorder: SessionRecorder,
-                     audio_in: Path, audio_out: Path | None, *, fast: bool,
+                     source: FileSource, audio_out: Path | None, *, fast: bool,
                      voice: str | None = None, rate: int | None = None) -> End:
-    """The file-driven contract: IN.wav is the microphone, OUT.wav the speaker.
+    """The file-driven contract: IN.wav (`source`, paced in real time unless `fast`) is
+    the microphone, OUT.wav the speaker.
 
     Nothing is gated as the coach's own voice: the two files cannot hear each other.
     """
-    from voicecoach.voice.audio_in import FileSource
     from voicecoach.voice.hearing import Recogniser
 
     recogniser = Recogniser()
     settings = _with_hearing(settings)
-    source = FileSource(audio_in, realtime=not fast)
     clock: FakeClock | MonotonicClock = FakeClock() if fast else MonotonicClock()
     failures: deque[Event] = deque()
     speaker = _timeline_speaker(clock, audio_out, voice, rate, failures)
