@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
 from voicecoach.cli import main
+from voicecoach.voice.pcm import write_wav
 
 PROGRAMS = Path(__file__).parent / "data" / "programs"
 CHECKLIST_READY = "ready\n" * 7  # six checklist items and the microphone check
@@ -103,6 +105,21 @@ def test_audio_in_that_is_not_audio_is_one_line_exit_2_and_no_session(tmp_path: 
         assert "in.wav" in line and "WAV" in line, line
     history = invoke("history", "--json", "--db", str(db))
     assert history.exit_code == 0, history.output
+    assert json.loads(history.output) == []
+
+
+def test_unwritable_audio_out_or_events_is_one_line_exit_2_and_no_session(tmp_path: Path):
+    """OUT.wav is written as the session ends: a path that cannot be written is refused
+    up front, not found out after the session (a traceback, exit 1, no recording)."""
+    db = tmp_path / "x.db"
+    good_in = tmp_path / "in.wav"
+    write_wav(good_in, np.zeros(16000, dtype=np.int16))
+    nowhere = tmp_path / "no" / "such" / "dir"
+    for flag in ("--audio-out", "--events"):
+        line = _one_line_error(invoke("start", "--audio-in", str(good_in), "--fast",
+                                      flag, str(nowhere / "f"), "--db", str(db)))
+        assert str(nowhere / "f") in line, line
+    history = invoke("history", "--json", "--db", str(db))
     assert json.loads(history.output) == []
 
 

@@ -98,12 +98,13 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
         raise click.UsageError("--audio-out needs --audio-in; --text speaks nothing.")
     program = _program(program_name)
     source = open_audio_in(audio_in, realtime=not fast) if audio_in is not None else None
-    if events_path is not None:
-        try:
-            events_path.touch()
-        except OSError as e:
-            raise click.UsageError(
-                f"cannot write events file {events_path}: {e.strerror}") from None
+    # Both files are written as the session goes or as it ends: fail now, not after it.
+    for what, path in (("events file", events_path), ("audio-out file", audio_out)):
+        if path is not None:
+            try:
+                path.touch()
+            except OSError as e:
+                raise click.UsageError(f"cannot write {what} {path}: {e.strerror}") from None
     store = _store(db_path)
     try:
         if audio_in is None:
