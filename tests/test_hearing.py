@@ -311,3 +311,25 @@ def test_a_hung_search_process_fails_within_the_judge_timeout() -> None:
             thaw.cancel()
             os.kill(search.pid, signal.SIGCONT)
         assert "stop" in {d.word for d in heard}
+
+
+def test_a_broken_recogniser_is_reported_to_the_session_once() -> None:
+    """The live link turns the first failure into one DeviceLost("recogniser") (the return
+    upright) and stops feeding a recogniser that can no longer answer, rather than
+    posting, and logging, a failure for every 30 ms chunk after it."""
+    from voicecoach.session.clock import FakeClock
+    from voicecoach.session.events import DeviceLost, Event
+    from voicecoach.session.hearing_link import HearingLink
+
+    pcm = padded(read_wav(_clips("stop")[0][0]))
+    posted: list[Event] = []
+    with Recogniser() as recogniser:
+        search = recogniser._judge._phones._process
+        search.kill()
+        search.wait(timeout=5)
+        link = HearingLink(recogniser, None, FakeClock(), posted.append)
+        for i in range(0, len(pcm), 960):
+            link.on_chunk(pcm[i: i + 960])
+    assert [type(e) for e in posted] == [DeviceLost], posted
+    assert isinstance(posted[0], DeviceLost) and posted[0].device == "recogniser"
+    assert link.failed

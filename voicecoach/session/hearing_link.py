@@ -175,6 +175,8 @@ class HearingLink:
         self._samples = 0
         self.dropped_samples: Callable[[], int] = lambda: 0
         """Audio the source lost (overflow), in 16 kHz samples: it still took time."""
+        self.failed = False
+        """The recogniser broke: it is reported once and fed no more (the keys still work)."""
 
     def _audio_time(self, samples: int) -> float:
         """When the end of this chunk was heard, on the session clock.
@@ -198,10 +200,13 @@ class HearingLink:
         now = self._audio_time(len(chunk) // 2)
         if self.gate is not None:
             self.gate.observe(now, chunk)
+        if self.failed:
+            return
         try:
             detections = self.recogniser.feed(chunk)
         except Exception as e:  # a broken recogniser is a lost ear: bring the user up
             logger.exception("recogniser failed")
+            self.failed = True
             self.post(DeviceLost("recogniser", str(e)))
             return
         self.detections.extend(detections)
