@@ -271,7 +271,7 @@ def main() -> None:
                 at_return = find(out, return_clip) / RATE
                 ours.append(at_return - stop_end)
                 line = (f"trial {i:2d}: stop at {stop_end:5.2f} s  voicecoach "
-                        f"{1000 * ours[-1]:6.0f} ms")
+                        f"{round(1000 * ours[-1]):6d} ms")
                 # Was a prompt still sounding when "stop" ended? Then it was cut: how long
                 # after the word did its sound go on?
                 before = np.abs(out[:int(at_return * RATE)].astype(np.int32))
