@@ -22,7 +22,11 @@ FIXED_PROMPTS: dict[str, str] = {
     "check_spotter": (
         "For your first ten sessions, have someone with you who can help you up."
     ),
-    "check_stop": "Whenever you want to come up, say stop, and I will guide you up at once.",
+    # Voices behind the user (television, radio) cost the recogniser the most stops.
+    "check_stop": (
+        "Whenever you want to come up, say stop, and I will guide you up at once. "
+        "Turn off any television or radio, so that I can hear you."
+    ),
     "mic_check": "Microphone check. Say ready.",
     "ready_reask": "I did not hear you. Say ready when you are set, or press Enter.",
     "pre_pain_ask": (
