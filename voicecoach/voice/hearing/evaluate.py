@@ -238,8 +238,7 @@ def run_clip(recogniser: Recogniser, pcm: bytes) -> list[Detection]:
 def hear_clip(recogniser: Recogniser, samples: np.ndarray) -> list[Detection]:
     """A recording heard as if the microphone had been open in its room before and after
     it (a clip that starts on the word gives the segmenter no room to hear the word
-    begin); times
-    are from the start of the recording."""
+    begin); times are from the start of the recording."""
     found = run_clip(recogniser, padded(samples))
     return [replace(d, t_end=round(max(0.0, d.t_end - PAD_S), 3)) for d in found]
 
