@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 
 import pocketsphinx
@@ -55,9 +56,10 @@ class SphinxDecoder:
     def __init__(self, settings: HearingSettings, *, with_phone_loop: bool,
                  streaming: bool) -> None:
         model = pocketsphinx.get_model_path()
+        dictionary = _vocabulary_dictionary(os.path.join(model, "en-us", "cmudict-en-us.dict"))
         config: dict[str, object] = {
             "hmm": os.path.join(model, "en-us", "en-us"),
-            "dict": os.path.join(model, "en-us", "cmudict-en-us.dict"),
+            "dict": dictionary,
             "lm": None,
             "loglevel": "FATAL",
             # Streaming needs a running cepstral mean; a whole segment is better normalised
@@ -71,6 +73,8 @@ class SphinxDecoder:
         except (RuntimeError, ValueError) as exc:
             raise HearingSetupError(
                 f"pocketsphinx could not load its English model: {exc}") from exc
+        finally:
+            os.unlink(dictionary)  # read whole at load
         self._add_words()
         for mode in vocabulary.MODES:
             grammar = vocabulary.jsgf(mode)
@@ -128,6 +132,25 @@ class SphinxDecoder:
         self.decoder.end_utt()
         return [Segment(s.word, s.start_frame, s.end_frame, _ln(s.ascore))
                 for s in (self.decoder.seg() or [])]
+
+
+def _vocabulary_dictionary(full: str) -> str:
+    """A dictionary file holding only the model dictionary's entries (every pronunciation)
+    for our words. The whole 135,000-word dictionary cost each decoder 22 MB of memory,
+    and three decoders run (this process's and the judge's two), for searches that can
+    only ever name our words; the words with a pronunciation of our own are added after
+    loading."""
+    names = {w.name for w in vocabulary.all_words() if w.phones is None}
+    try:
+        with open(full, encoding="utf-8") as source:
+            entries = [line for line in source
+                       if line.split(maxsplit=1)[0].split("(")[0] in names]
+    except OSError as exc:
+        raise HearingSetupError(f"pocketsphinx's dictionary could not be read: {exc}") from exc
+    handle, path = tempfile.mkstemp(prefix="voicecoach-", suffix=".dict")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.writelines(entries)
+    return path
 
 
 def _ln(probability: float) -> float:
