@@ -47,25 +47,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
-from voicecoach.voice.hearing.evaluate import room_tone  # noqa: E402
+from voicecoach.voice.hearing.evaluate import room_tone, speech_end  # noqa: E402
 from voicecoach.voice.pcm import read_wav  # noqa: E402
 from voicecoach.voice.speaking import PromptLibrary  # noqa: E402
 
 RATE = 16000
 PROGRAM = REPO / "tests" / "data" / "programs" / "short-descend.toml"
+CHUNK_S = 0.03
+"""The microphone's chunk: the finest step in which a decision can be seen."""
 NOISE_RMS = 30.0  # a quiet room, so the first seconds are not digital silence
-
-
-def speech_end(samples: np.ndarray, threshold_ratio: float = 0.1) -> float:
-    """Where the word ends: the last 10 ms frame above 10% of the clip's loudest frame and
-    above three times its room tone (10 dB: in a recording made over a fan, the fan alone
-    can pass 10% of the word's peak)."""
-    frames = samples[: len(samples) // 160 * 160].astype(np.float64).reshape(-1, 160)
-    rms = np.sqrt(np.mean(frames ** 2, axis=1))
-    tone = room_tone(samples, 1600).astype(np.float64)
-    threshold = max(threshold_ratio * rms.max(), 3 * np.sqrt(np.mean(tone ** 2)))
-    loud = np.nonzero(rms > threshold)[0]
-    return (loud[-1] + 1) * 160 / RATE
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:
@@ -304,9 +294,14 @@ def main() -> None:
         print(f"  end of 'stop' -> recognised: p50 {1000 * pct(base, 50):.0f} ms, "
               f"p95 {1000 * pct(base, 95):.0f} ms")
     if ours and base:
-        print(f"ratio (baseline p50 / voicecoach p50): "
-              f"{statistics.median(base) / max(statistics.median(ours), 1e-3):.1f}x "
-              f"(target >= 5x)")
+        # Below one 30 ms chunk the latency is the microphone's step, not the recogniser's:
+        # divide by that floor, and say so, rather than by a number near (or below) zero.
+        ours_p50 = statistics.median(ours)
+        within_chunk = ours_p50 < CHUNK_S
+        ratio = statistics.median(base) / max(ours_p50, CHUNK_S)
+        note = "; voicecoach p50 under one 30 ms chunk, counted as 30 ms" if within_chunk else ""
+        print(f"ratio (baseline p50 / voicecoach p50): {'at least ' if within_chunk else ''}"
+              f"{ratio:.1f}x (target >= 5x{note})")
     print(f"listening in silence: CPU {100 * cpu:.1f}% of one core (target <= 10%), "
           f"resident memory {rss:.0f} MB (target <= 200 MB)")
 

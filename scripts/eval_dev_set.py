@@ -1,6 +1,7 @@
 """The recognition figures of the README, from one development set, in one run.
 
-    python scripts/eval_dev_set.py /work/shared/audio [--out /tmp/vc-dev] [--quick]
+    python scripts/eval_dev_set.py /work/shared/audio [--out /tmp/vc-dev] [--snr 10]
+        [--spotter-folds DIR] [--only SET ...]
 
 SOURCE is a folder of real-voice clips with a manifest.csv (path,label). From it
 this script builds, under --out:
@@ -20,6 +21,13 @@ then runs `voicecoach eval` (the live recogniser, with the plain
 
 It prints one table, the figures against the targets, and writes the full
 reports as JSON beside the audio.
+
+The stop spotter's classifier is fitted on this same set
+(scripts/fit_stop_spotter.py). With --spotter-folds DIR (its --fold-models)
+every set is split by voice (evaluate.speaker_fold) and each half is heard
+with the classifier fitted without it, and the talk of each half
+(talk-fold-K, built here) likewise: the figures are then for voices the
+classifier never heard. Without it the shipped classifier hears everything.
 """
 
 from __future__ import annotations
@@ -30,17 +38,29 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from voicecoach.session.commands import NUMBER_WORDS
-from voicecoach.voice.hearing.evaluate import NO_COMMAND, evaluate, read_manifest
+from voicecoach.voice.hearing import HearingSettings
+from voicecoach.voice.hearing.evaluate import (
+    NO_COMMAND,
+    Clip,
+    Report,
+    evaluate,
+    read_manifest,
+    speaker_fold,
+)
 
 SCRIPTS = Path(__file__).resolve().parent
+FOLDS = 2
+"""Halves of the voices for --spotter-folds (fit_stop_spotter.py fits one model each)."""
 NOISY_NO_COMMAND = 150
 """No-command clips mixed into each noisy set (false accepts in noise)."""
 
 
-def subset(manifest: Path, out: Path, keep) -> Path:  # keep: (row) -> bool
+def subset(manifest: Path, out: Path, keep: Callable[[dict[str, str]], bool]) -> Path:
     with manifest.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or ["path", "label"]
@@ -54,10 +74,27 @@ def subset(manifest: Path, out: Path, keep) -> Path:  # keep: (row) -> bool
     return out
 
 
-def run(name: str, manifest: Path, mode: str, out: Path) -> None:
-    clips = read_manifest(manifest)
-    print(f"{name}: {len(clips)} clips ({mode})", file=sys.stderr, flush=True)
-    report = evaluate(clips, mode=mode)
+def voice(row: dict[str, str]) -> str:
+    """Who speaks in a clip: its speaker column, or the clip itself when there is none."""
+    return row.get("speaker") or row["path"]
+
+
+def voices_of(manifest: Path) -> list[str]:
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        return [voice(r) for r in csv.DictReader(handle)]
+
+
+def run(name: str, parts: list[tuple[list[Clip], HearingSettings]], mode: str,
+        out: Path) -> None:
+    """Evaluate one set, each part of it with its own settings, into one report."""
+    print(f"{name}: {sum(len(c) for c, _ in parts)} clips ({mode})", file=sys.stderr, flush=True)
+    report = Report(mode=mode)
+    for clips, settings in parts:
+        part = evaluate(clips, mode=mode, settings=settings)
+        report.outcomes += part.outcomes
+        report.decode_s += part.decode_s
+        report.audio_s += part.audio_s
+        report.baseline_s += part.baseline_s
     (out / f"{name}.json").write_text(json.dumps(report.summary(), indent=2))
     # One line per clip, for studying the misses: what was said, heard, and how surely.
     with (out / f"{name}-clips.jsonl").open("w", encoding="utf-8") as handle:
@@ -118,6 +155,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--snr", type=int, nargs="+", default=[20, 10, 5])
     parser.add_argument("--noise", nargs="+", default=["babble", "fan"])
+    parser.add_argument("--spotter-folds", type=Path, metavar="DIR",
+                        help="hear each half of the voices with the stop spotter's classifier "
+                             "fitted without it (fit_stop_spotter.py --fold-models DIR)")
     parser.add_argument("--only", nargs="*", metavar="SET", default=None,
                         help="run just these sets (clean, numbers, talk, babble-10db, ...), "
                              "e.g. one share in each of two processes on the same --out; "
@@ -140,29 +180,64 @@ def main() -> int:
             return no_command_seen[0] <= NOISY_NO_COMMAND
         return False
 
-    # Building is deterministic (seeded), so a second process on the same --out reuses it.
-    if not (out / "noisy-source" / "manifest.csv").exists():
-        noisy_base = subset(manifest, out / "noisy-source" / "manifest.csv", stop_or_some_other)
-        subprocess.run([sys.executable, str(SCRIPTS / "make_noisy_set.py"), str(noisy_base),
-                        "--out", str(out / "noisy"), "--snr", *map(str, args.snr),
-                        "--noise", *args.noise], check=True)
+    # Building is deterministic (seeded), so a later run on the same --out reuses what
+    # is there and builds only the noise levels it lacks.
+    noisy_base = out / "noisy-source" / "manifest.csv"
+    if not noisy_base.exists():
+        subset(manifest, noisy_base, stop_or_some_other)
+    for kind in args.noise:
+        for snr in args.snr:
+            if not (out / "noisy" / f"{kind}-{snr}db" / "manifest.csv").exists():
+                subprocess.run([sys.executable, str(SCRIPTS / "make_noisy_set.py"),
+                                str(noisy_base), "--out", str(out / "noisy"),
+                                "--snr", str(snr), "--noise", kind], check=True)
     if not (out / "talk" / "manifest.csv").exists():
         subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
                         str(manifest), "--out", str(out / "talk")], check=True)
     numbers = subset(manifest, out / "numbers" / "manifest.csv",
                      lambda r: r["label"] in NUMBER_WORDS)
 
-    sets: dict[str, tuple[Path, str]] = {"clean": (manifest, "any"), "numbers": (numbers, "number")}
+    # Talk of each half of the voices, for --spotter-folds.
+    for fold in range(FOLDS):
+        talk = out / f"talk-fold-{fold}"
+        if not (talk / "manifest.csv").exists():
+            source = subset(manifest, talk / "source.csv",
+                            lambda r, k=fold: speaker_fold(voice(r)) == k)
+            subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
+                            str(source), "--out", str(talk)], check=True)
+
+    # Each set: its manifest, its mode, and the voice of every clip (noisy clips are
+    # voices of noisy-source, in its order).
+    source_voices = voices_of(noisy_base)
+    sets: dict[str, tuple[Path, str, list[str]]] = {
+        "clean": (manifest, "any", voices_of(manifest)),
+        "numbers": (numbers, "number", voices_of(numbers))}
     for kind in args.noise:
         for snr in args.snr:
-            sets[f"{kind}-{snr}db"] = (out / "noisy" / f"{kind}-{snr}db" / "manifest.csv", "any")
-    sets["talk"] = (out / "talk" / "manifest.csv", "any")
+            sets[f"{kind}-{snr}db"] = (out / "noisy" / f"{kind}-{snr}db" / "manifest.csv", "any",
+                                       source_voices)
+    sets["talk"] = (out / "talk" / "manifest.csv", "any", [])
     unknown = set(args.only or []) - set(sets)
     if unknown:
         parser.error(f"no set named {', '.join(sorted(unknown))}; sets: {', '.join(sets)}")
-    for name, (set_manifest, mode) in sets.items():
-        if args.only is None or name in args.only:
-            run(name, set_manifest, mode, out)
+    for name, (set_manifest, mode, voices) in sets.items():
+        if args.only is not None and name not in args.only:
+            continue
+        clips = read_manifest(set_manifest)
+        if args.spotter_folds is None:
+            parts = [(clips, HearingSettings())]
+        else:
+            parts = []
+            for fold in range(FOLDS):
+                settings = replace(HearingSettings(), spotter_model=str(
+                    args.spotter_folds / f"fold-{fold}.npz"))
+                if name == "talk":
+                    mine = read_manifest(out / f"talk-fold-{fold}" / "manifest.csv")
+                else:
+                    mine = [c for c, v in zip(clips, voices, strict=True)
+                            if speaker_fold(v) == fold]
+                parts.append((mine, settings))
+        run(name, parts, mode, out)
 
     rows = table(out, args.snr, args.noise)
     width = max(len(r[0]) for r in rows)

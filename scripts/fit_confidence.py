@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import pickle
-import zlib
 from dataclasses import replace
 from multiprocessing import Pool
 from pathlib import Path
@@ -33,7 +32,14 @@ import numpy as np
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import HearingSettings, Recogniser, vocabulary
 from voicecoach.voice.hearing.confidence import stop_vector, word_vector
-from voicecoach.voice.hearing.evaluate import NO_COMMAND, Clip, padded, read_manifest, run_clip
+from voicecoach.voice.hearing.evaluate import (
+    NO_COMMAND,
+    Clip,
+    padded,
+    read_manifest,
+    run_clip,
+    speaker_fold,
+)
 from voicecoach.voice.hearing.judge import Verdict
 from voicecoach.voice.hearing.settings import OFFLINE_JUDGE_TIMEOUT_S
 from voicecoach.voice.pcm import read_wav
@@ -96,7 +102,7 @@ def main() -> None:
         clips += read_manifest(manifest)
         speakers += _speakers(manifest)
     verdicts = _decoded(clips, args.jobs, args.verdicts)
-    fold = np.array([zlib.crc32(s.encode()) % 2 for s in speakers])
+    fold = np.array([speaker_fold(s) for s in speakers])
     seconds = np.array([len(read_wav(c.path)) / 16000 for c in clips])
     labels = [c.label for c in clips]
     hours = seconds[[lab == NO_COMMAND for lab in labels]].sum() / 3600

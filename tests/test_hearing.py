@@ -52,7 +52,7 @@ def test_the_set_covers_stop_every_number_yes_no_and_no_command() -> None:
 def test_stop_is_heard_in_real_stop_recordings(heard: dict[Path, list[Detection]]) -> None:
     stops = _clips("stop")
     found = sum(any(d.word == "stop" for d in heard[path]) for path, _ in stops)
-    assert found / len(stops) >= 0.7  # measured 0.80 (32 of 40)
+    assert found / len(stops) >= 0.9  # measured 1.0 (40 of 40; 34 first from the spotter)
 
 
 def _as_answers(recogniser: Recogniser, mode: str, labels: set[str]) -> list[tuple[str, str]]:
@@ -330,6 +330,8 @@ def test_a_broken_recogniser_is_reported_to_the_session_once() -> None:
         link = HearingLink(recogniser, None, FakeClock(), posted.append)
         for i in range(0, len(pcm), 960):
             link.on_chunk(pcm[i: i + 960])
-    assert [type(e) for e in posted] == [DeviceLost], posted
-    assert isinstance(posted[0], DeviceLost) and posted[0].device == "recogniser"
+    # The stop spotter needs no search process: it may have heard the "stop" first.
+    lost = [e for e in posted if isinstance(e, DeviceLost)]
+    assert len(lost) == 1 and lost[0].device == "recogniser", posted
+    assert posted[-1] is lost[0]
     assert link.failed

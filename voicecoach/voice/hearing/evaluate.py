@@ -17,6 +17,7 @@ import logging
 import tempfile
 import time
 import warnings
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -170,6 +171,12 @@ def _label_order(label: str) -> tuple[int, int, str]:
     return (2, 0, label)
 
 
+def speaker_fold(speaker: str, folds: int = 2) -> int:
+    """Which cross-validation fold a voice belongs to: the same in every fit and eval
+    script, so a model fitted without fold k is measured on fold k's voices alone."""
+    return zlib.crc32(speaker.encode()) % folds
+
+
 def read_manifest(path: Path, limit: int | None = None) -> list[Clip]:
     """Rows of path,label (more columns allowed); paths relative to the manifest's folder."""
     try:
@@ -216,6 +223,18 @@ def room_tone(samples: np.ndarray, length: int) -> np.ndarray:
     quiet = samples[start: start + window].astype(np.int16)
     tiles = [quiet if i % 2 == 0 else quiet[::-1] for i in range(length // window + 1)]
     return np.concatenate(tiles)[:length]
+
+
+def speech_end(samples: np.ndarray, threshold_ratio: float = 0.1) -> float:
+    """Where the word ends: the last 10 ms frame above 10% of the clip's loudest frame and
+    above three times its room tone (10 dB: in a recording made over a fan, the fan alone
+    can pass 10% of the word's peak)."""
+    frames = samples[: len(samples) // 160 * 160].astype(np.float64).reshape(-1, 160)
+    rms = np.sqrt(np.mean(frames ** 2, axis=1))
+    tone = room_tone(samples, 1600).astype(np.float64)
+    threshold = max(threshold_ratio * rms.max(), 3 * np.sqrt(np.mean(tone ** 2)))
+    loud = np.nonzero(rms > threshold)[0]
+    return (loud[-1] + 1) * 160 / RATE
 
 
 def padded(samples: np.ndarray) -> bytes:

@@ -16,6 +16,12 @@ Design (one pipeline, used live and by `voicecoach eval`):
    its own, lower one). These searches run in processes of their own, the
    phone loop beside the word searches (judge_process.py), so they never
    freeze the microphone or the speaker.
+4. Beside all this, while a segment is open, the stop spotter
+   (stop_spotter.py) scores every 30 ms whether "stop" has just been said,
+   from Google's speech embedding; at `spotter_threshold` it reports "stop" at
+   once. Either ear can report "stop", and the other's later report in the
+   same segment is dropped: a missed stop is the worst mistake this product
+   can make, and the two miss different ones (measured, README).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +41,7 @@ from voicecoach.voice.hearing.judge import Features, Verdict
 from voicecoach.voice.hearing.judge_process import JudgeProcesses
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
 from voicecoach.voice.hearing.settings import HearingSettings
+from voicecoach.voice.hearing.stop_spotter import StopSpotter
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +71,8 @@ class Recogniser:
         self._live = SphinxDecoder(self.settings, with_phone_loop=False, streaming=True)
         self._judge = JudgeProcesses(self.settings)
         self._segmenter = Segmenter(self.settings)
+        self._spotter = StopSpotter(Path(self.settings.spotter_model)
+                                    if self.settings.spotter_model else None)
         self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
         self._mode = "any"
         self.on_verdict: Callable[[Verdict, bool], None] | None = None
@@ -86,6 +96,7 @@ class Recogniser:
         """Start a new stream: timeline back to 0, nothing pending (the mode is kept)."""
         self._live.end()
         self._segmenter.reset()
+        self._spotter.reset()
         self._pending = b""
         self._frames_done = 0
         self._preroll: deque[bytes] = deque(maxlen=max(1, round(self.settings.preroll_s * 100)))
@@ -95,6 +106,7 @@ class Recogniser:
         self._stop_streak = 0
         self._early_checks = 0
         self._stop_reported = False
+        self._spotter_overruled = False
 
     def expect(self, what: str) -> None:
         """What the engine is waiting for: "any", "number" or "confirm" (yes/no/number).
@@ -120,7 +132,8 @@ class Recogniser:
         for offset in range(0, usable, _FRAME_BYTES):
             frame = data[offset: offset + _FRAME_BYTES]
             self._frames_done += 1
-            edge = self._segmenter.push(np.frombuffer(frame, dtype="<i2"))
+            samples = np.frombuffer(frame, dtype="<i2")
+            edge = self._segmenter.push(samples)
             if self._segment is None:
                 self._preroll.append(frame)
                 if edge is Edge.OPEN:
@@ -135,6 +148,7 @@ class Recogniser:
                     to_live = []
                     pause_check = False
                     found.extend(self._close_segment())
+            found.extend(self._spot(samples))
         if self._segment is not None and to_live:
             self._live.process(b"".join(to_live))
             # The speaker paused: if that was "stop", say so now, not when the segment closes.
@@ -161,6 +175,7 @@ class Recogniser:
         self._stop_streak = 0
         self._early_checks = 0
         self._stop_reported = False
+        self._spotter_overruled = False
         self._live.start(grammar_search(self._segment_mode))
 
     def _close_segment(self) -> list[Detection]:
@@ -170,6 +185,22 @@ class Recogniser:
         if detection is None or (detection.word == "stop" and self._stop_reported):
             return []
         return [detection]
+
+    def _spot(self, samples: np.ndarray) -> list[Detection]:
+        score = self._spotter.push(samples, listening=self._segment is not None)
+        if (score is None or score < self.settings.spotter_threshold or self._stop_reported
+                or self._spotter_overruled):
+            return []
+        if self._segment_mode in self.settings.spotter_checked_in:
+            # An answer is awaited: the grammar weighs "stop" against exactly the words
+            # expected, which the spotter has never been taught to tell it from.
+            heard = self._check(self._segment or [], whole=False)
+            if heard is not None and heard.word != "stop":
+                self._spotter_overruled = True
+                logger.debug("spotter's stop (%.2f) overruled: heard %s", score, heard.word)
+                return []
+        self._stop_reported = True
+        return [Detection(round(self.now, 3), "stop", round(score, 3), "stop [spotter]")]
 
     def _early_stop(self) -> list[Detection]:
         words = self._live.partial()

@@ -1,0 +1,253 @@
+"""Fit the stop spotter's classifier (voicecoach/voice/hearing/stop_spotter.py).
+
+    python scripts/eval_dev_set.py SOURCE --out SETS --only      # builds the sets, runs nothing
+    python scripts/fit_stop_spotter.py SOURCE/manifest.csv --sets SETS
+        [--noisy babble-10db fan-10db] [--fold-models SETS/spotter-folds]
+        [--embeddings FILE] [--out voicecoach/voice/hearing/models/stop_spotter.npz]
+
+Every clip is heard as `voicecoach eval` hears it (its own room tone around
+it) through the same EmbeddingStream the live spotter uses, one embedding per
+30 ms step. A step is a positive example when it ends from 30 ms before to
+200 ms after the end of a "stop" (the last 10 ms frame above a tenth of the
+clip's peak); a negative one anywhere in a clip with another label or none, in
+the continuous talk without a command, and in a "stop" clip well before its
+word. The noisy sets named (SETS/noisy/NAME, mixed by eval_dev_set.py from
+SETS/noisy-source) add the same voices in noise; their word ends are the
+clean clips'.
+
+Cross-validation is by voice (evaluate.speaker_fold, as in every fit and eval
+script): the model for fold k is fitted without fold k's voices and without
+SETS/talk-fold-k, then measured on them. Printed: stop clips caught, other
+clips that fire and false stops per hour of talk, at a few thresholds. Then it
+fits on everything and writes the shipped classifier; with --fold-models DIR
+also the two fold models (fold-0.npz, fold-1.npz) for `eval_dev_set.py
+--spotter-folds DIR`. With --embeddings FILE the embeddings are kept and read
+back by the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import pickle
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.voice.hearing.evaluate import PAD_S, padded, speaker_fold, speech_end
+from voicecoach.voice.hearing.stop_spotter import (
+    CLASSIFIER_FILE,
+    RATE,
+    STEP_SAMPLES,
+    EmbeddingStream,
+    StopClassifier,
+)
+from voicecoach.voice.pcm import read_wav
+
+LAGS = (0, 3, 6)
+HIDDEN = 64
+BEFORE_END_S, AFTER_END_S = 0.03, 0.2
+"""Steps ending in this window around the end of "stop" are the positives (seconds)."""
+CLEAR_OF_WORD_S = 0.35
+"""Steps of a "stop" clip ending this long before its word's end are negatives (seconds)."""
+THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
+FOLDS = 2
+
+_stream: EmbeddingStream | None = None
+
+
+def embeddings(job: tuple[str, bool]) -> np.ndarray:
+    """One row per 30 ms step of the stream (NaN before its first spectrogram frames)."""
+    global _stream
+    path, pad = job
+    if _stream is None:
+        _stream = EmbeddingStream(keep_steps=max(LAGS))
+    _stream.reset()
+    samples = read_wav(Path(path))
+    pcm = np.frombuffer(padded(samples), dtype="<i2") if pad else samples
+    rows = []
+    for offset in range(0, len(pcm) - STEP_SAMPLES + 1, STEP_SAMPLES):
+        _stream.push_step(pcm[offset: offset + STEP_SAMPLES])
+        value = _stream.embedding()
+        rows.append(np.full(96, np.nan, np.float32) if value is None else value)
+    return np.array(rows, dtype=np.float16).reshape(-1, 96)
+
+
+def lagged(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Features as the live spotter builds them, and the time each step ends (s)."""
+    rows = rows.astype(np.float32)
+    reach = max(LAGS)
+    if len(rows) <= reach:
+        return np.zeros((0, 96 * len(LAGS)), np.float32), np.zeros(0)
+    features = np.hstack([rows[reach - lag: len(rows) - lag] for lag in LAGS])
+    ends = (np.arange(reach, len(rows)) + 1) * STEP_SAMPLES / RATE
+    keep = ~np.isnan(features).any(axis=1)
+    return features[keep], ends[keep]
+
+
+def read_rows(manifest: Path) -> list[dict[str, str]]:
+    with manifest.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def fit(x: np.ndarray, y: np.ndarray, steps: int = 3000, seed: int = 1) -> StopClassifier:
+    """One hidden layer (ReLU), logistic output, Adam on minibatches; the positives are
+    weighted up to balance the far more numerous negatives."""
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / scale
+    rng = np.random.default_rng(seed)
+    weight = np.where(y == 1, (1 - y.mean()) / y.mean(), 1.0)
+    weight /= weight.mean()
+    params = [rng.normal(0, 1 / np.sqrt(z.shape[1]), (z.shape[1], HIDDEN)), np.zeros(HIDDEN),
+              rng.normal(0, 1 / np.sqrt(HIDDEN), HIDDEN), np.zeros(1)]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for it in range(1, steps + 1):
+        idx = rng.integers(0, len(z), 4096)
+        zb, yb, wb = z[idx], y[idx], weight[idx]
+        hidden = np.maximum(zb @ params[0] + params[1], 0)
+        p = 1 / (1 + np.exp(-(hidden @ params[2] + params[3])))
+        g = (p - yb) * wb / len(yb)
+        gh = np.outer(g, params[2]) * (hidden > 0)
+        grads = [zb.T @ gh + 1e-4 * params[0], gh.sum(0), hidden.T @ g + 1e-4 * params[2],
+                 np.array([g.sum()])]
+        for k, grad in enumerate(grads):
+            m[k] = 0.9 * m[k] + 0.1 * grad
+            v[k] = 0.999 * v[k] + 0.001 * grad ** 2
+            params[k] -= 0.003 * (m[k] / (1 - 0.9 ** it)) / (np.sqrt(v[k] / (1 - 0.999 ** it))
+                                                              + 1e-8)
+    return StopClassifier(LAGS, mean.astype(np.float32), scale.astype(np.float32),
+                          params[0].astype(np.float32), params[1].astype(np.float32),
+                          params[2].astype(np.float32), float(params[3][0]))
+
+
+class Stream:
+    """One clip or talk file: its features, where each step ends, and what it holds."""
+
+    def __init__(self, rows: np.ndarray, label: str, word_end: float, fold: int,
+                 group: str) -> None:
+        self.features, self.ends = lagged(rows)
+        self.label, self.word_end, self.fold, self.group = label, word_end, fold, group
+
+
+def examples(streams: list[Stream]) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for s in streams:
+        if s.label == "stop":
+            positive = (s.ends >= s.word_end - BEFORE_END_S) & (s.ends <= s.word_end + AFTER_END_S)
+            negative = s.ends < s.word_end - CLEAR_OF_WORD_S
+        else:
+            positive = np.zeros(len(s.ends), bool)
+            negative = ~positive
+        xs += [s.features[positive], s.features[negative]]
+        ys += [np.ones(positive.sum()), np.zeros(negative.sum())]
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def firings(scores: np.ndarray, ends: np.ndarray, threshold: float) -> int:
+    """Separate firings: a run of steps above the threshold counts once per second."""
+    count, last = 0, -np.inf
+    for i in np.nonzero(scores >= threshold)[0]:
+        if ends[i] - last > 1.0:
+            count += 1
+        last = ends[i]
+    return count
+
+
+def decode(jobs: list[tuple[str, bool]], workers: int, cache: Path | None) -> list[np.ndarray]:
+    saved: dict[tuple[str, bool], np.ndarray] = {}
+    if cache is not None and cache.exists():
+        saved = pickle.loads(cache.read_bytes())
+    todo = [j for j in jobs if j not in saved]
+    if todo:
+        with Pool(workers) as pool:
+            saved.update(zip(todo, pool.map(embeddings, todo, chunksize=16), strict=True))
+        if cache is not None:
+            cache.write_bytes(pickle.dumps(saved))
+    return [saved[j] for j in jobs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("manifest", type=Path)
+    parser.add_argument("--sets", type=Path, required=True,
+                        help="eval_dev_set.py's --out: noisy sets and talk by fold")
+    parser.add_argument("--noisy", nargs="*", default=["babble-10db", "fan-10db"])
+    parser.add_argument("--embeddings", type=Path)
+    parser.add_argument("--out", type=Path, default=CLASSIFIER_FILE)
+    parser.add_argument("--fold-models", type=Path)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+
+    rows = read_rows(args.manifest)
+    row_of = {str((args.manifest.parent / r["path"]).resolve()): i for i, r in enumerate(rows)}
+    source_rows = read_rows(args.sets / "noisy-source" / "manifest.csv")
+    sources = [row_of[str(Path(r["path"]).resolve())] for r in source_rows]
+    clip_of = list(range(len(rows)))  # the clean clip each stream was made from
+    groups = ["clean"] * len(rows)
+    jobs = [(str(args.manifest.parent / r["path"]), True) for r in rows]
+    for name in args.noisy:
+        folder = args.sets / "noisy" / name
+        mixed = read_rows(folder / "manifest.csv")
+        if [r["label"] for r in mixed] != [rows[i]["label"] for i in sources]:
+            parser.error(f"{folder}: not the clips of noisy-source in its order")
+        jobs += [(str(folder / r["path"]), True) for r in mixed]
+        clip_of += sources
+        groups += [name] * len(mixed)
+    talk_jobs = []
+    for fold in range(FOLDS):
+        folder = args.sets / f"talk-fold-{fold}"
+        talk_jobs += [((str(folder / r["path"]), False), fold)
+                      for r in read_rows(folder / "manifest.csv")]
+    steps = decode(jobs + [j for j, _ in talk_jobs], args.jobs, args.embeddings)
+
+    word_ends = [PAD_S + speech_end(read_wav(args.manifest.parent / r["path"]))
+                 if r["label"] == "stop" else 0.0 for r in rows]
+    streams = [Stream(steps[n], rows[i]["label"], word_ends[i],
+                      speaker_fold(rows[i].get("speaker") or rows[i]["path"]), groups[n])
+               for n, i in enumerate(clip_of)]
+    streams += [Stream(steps[len(jobs) + n], "_", 0.0, fold, "talk")
+                for n, (_, fold) in enumerate(talk_jobs)]
+
+    scored: list[tuple[Stream, np.ndarray]] = []
+    for fold in range(FOLDS):
+        model = fit(*examples([s for s in streams if s.fold != fold]))
+        if args.fold_models is not None:
+            args.fold_models.mkdir(parents=True, exist_ok=True)
+            model.save(args.fold_models / f"fold-{fold}.npz")
+        scored += [(s, model.scores(s.features)) for s in streams if s.fold == fold]
+    talk_hours = sum(s.ends[-1] for s, _ in scored if s.group == "talk" and len(s.ends)) / 3600
+    print(f"cross-validated by voice ({FOLDS} folds); {talk_hours * 60:.1f} min of talk")
+    for group in ["clean", *args.noisy]:
+        print(f"\n{group}")
+        for threshold in THRESHOLDS:
+            caught, lateness, stops, fired, others = 0, [], 0, 0, 0
+            for s, scores in scored:
+                if s.group != group:
+                    continue
+                above = np.nonzero(scores >= threshold)[0]
+                if s.label == "stop":
+                    stops += 1
+                    if len(above):
+                        caught += 1
+                        lateness.append(s.ends[above[0]] - s.word_end)
+                else:
+                    others += 1
+                    fired += len(above) > 0
+            line = (f"  {threshold:.2f}: stop {caught}/{stops} = {100 * caught / stops:.1f}%"
+                    f", first firing after the word's end p50 {1000 * np.median(lateness):.0f}"
+                    f" ms p95 {1000 * np.percentile(lateness, 95):.0f} ms;"
+                    f" other clips firing {fired}/{others}")
+            if group == "clean":
+                talk_fires = sum(firings(scores, s.ends, threshold)
+                                 for s, scores in scored if s.group == "talk")
+                line += f"; false stops in talk {talk_fires / talk_hours:.1f}/h"
+            print(line)
+
+    fit(*examples(streams)).save(args.out)
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
