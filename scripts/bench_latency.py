@@ -47,13 +47,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
-from voicecoach.voice.hearing.evaluate import room_tone, speech_end  # noqa: E402
+from voicecoach.voice.hearing.evaluate import (  # noqa: E402
+    CHUNK_SAMPLES,
+    room_tone,
+    speech_end,
+)
 from voicecoach.voice.pcm import read_wav  # noqa: E402
 from voicecoach.voice.speaking import PromptLibrary  # noqa: E402
 
 RATE = 16000
 PROGRAM = REPO / "tests" / "data" / "programs" / "short-descend.toml"
-CHUNK_S = 0.03
+CHUNK_S = CHUNK_SAMPLES / RATE
 """The microphone's chunk: the finest step in which a decision can be seen."""
 NOISE_RMS = 30.0  # a quiet room, so the first seconds are not digital silence
 

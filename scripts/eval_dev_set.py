@@ -49,8 +49,10 @@ from voicecoach.voice.hearing.evaluate import (
     Clip,
     Report,
     evaluate,
+    manifest_voices,
     read_manifest,
     speaker_fold,
+    voice,
 )
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -74,27 +76,13 @@ def subset(manifest: Path, out: Path, keep: Callable[[dict[str, str]], bool]) ->
     return out
 
 
-def voice(row: dict[str, str]) -> str:
-    """Who speaks in a clip: its speaker column, or the clip itself when there is none."""
-    return row.get("speaker") or row["path"]
-
-
-def voices_of(manifest: Path) -> list[str]:
-    with manifest.open(newline="", encoding="utf-8") as handle:
-        return [voice(r) for r in csv.DictReader(handle)]
-
-
 def run(name: str, parts: list[tuple[list[Clip], HearingSettings]], mode: str,
         out: Path) -> None:
     """Evaluate one set, each part of it with its own settings, into one report."""
     print(f"{name}: {sum(len(c) for c, _ in parts)} clips ({mode})", file=sys.stderr, flush=True)
     report = Report(mode=mode)
     for clips, settings in parts:
-        part = evaluate(clips, mode=mode, settings=settings)
-        report.outcomes += part.outcomes
-        report.decode_s += part.decode_s
-        report.audio_s += part.audio_s
-        report.baseline_s += part.baseline_s
+        report.add(evaluate(clips, mode=mode, settings=settings))
     (out / f"{name}.json").write_text(json.dumps(report.summary(), indent=2))
     # One line per clip, for studying the misses: what was said, heard, and how surely.
     with (out / f"{name}-clips.jsonl").open("w", encoding="utf-8") as handle:
@@ -208,10 +196,10 @@ def main() -> int:
 
     # Each set: its manifest, its mode, and the voice of every clip (noisy clips are
     # voices of noisy-source, in its order).
-    source_voices = voices_of(noisy_base)
+    source_voices = manifest_voices(noisy_base)
     sets: dict[str, tuple[Path, str, list[str]]] = {
-        "clean": (manifest, "any", voices_of(manifest)),
-        "numbers": (numbers, "number", voices_of(numbers))}
+        "clean": (manifest, "any", manifest_voices(manifest)),
+        "numbers": (numbers, "number", manifest_voices(numbers))}
     for kind in args.noise:
         for snr in args.snr:
             sets[f"{kind}-{snr}db"] = (out / "noisy" / f"{kind}-{snr}db" / "manifest.csv", "any",

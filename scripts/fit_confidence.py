@@ -21,7 +21,6 @@ or the fit is tried in seconds instead of a full decode.
 from __future__ import annotations
 
 import argparse
-import csv
 import pickle
 from dataclasses import replace
 from multiprocessing import Pool
@@ -35,6 +34,7 @@ from voicecoach.voice.hearing.confidence import stop_vector, word_vector
 from voicecoach.voice.hearing.evaluate import (
     NO_COMMAND,
     Clip,
+    manifest_voices,
     padded,
     read_manifest,
     run_clip,
@@ -85,11 +85,6 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000) -> tuple[np.ndarray, fl
     return w[:-1] / std, float(w[-1] - (w[:-1] * mean / std).sum())
 
 
-def _speakers(manifest: Path) -> list[str]:
-    with manifest.open(newline="") as handle:
-        return [r.get("speaker") or r["path"] for r in csv.DictReader(handle)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifests", type=Path, nargs="+")
@@ -100,7 +95,7 @@ def main() -> None:
     clips, speakers = [], []
     for manifest in args.manifests:
         clips += read_manifest(manifest)
-        speakers += _speakers(manifest)
+        speakers += manifest_voices(manifest)
     verdicts = _decoded(clips, args.jobs, args.verdicts)
     fold = np.array([speaker_fold(s) for s in speakers])
     seconds = np.array([len(read_wav(c.path)) / 16000 for c in clips])

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.voice.hearing.evaluate import PAD_S, padded, speaker_fold, speech_end
+from voicecoach.voice.hearing.evaluate import PAD_S, padded, speaker_fold, speech_end, voice
 from voicecoach.voice.hearing.stop_spotter import (
     CLASSIFIER_FILE,
     RATE,
@@ -205,7 +205,7 @@ def main() -> None:
     word_ends = [PAD_S + speech_end(read_wav(args.manifest.parent / r["path"]))
                  if r["label"] == "stop" else 0.0 for r in rows]
     streams = [Stream(steps[n], rows[i]["label"], word_ends[i],
-                      speaker_fold(rows[i].get("speaker") or rows[i]["path"]), groups[n])
+                      speaker_fold(voice(rows[i])), groups[n])
                for n, i in enumerate(clip_of)]
     streams += [Stream(steps[len(jobs) + n], "_", 0.0, fold, "talk")
                 for n, (_, fold) in enumerate(talk_jobs)]

@@ -76,6 +76,13 @@ class Report:
     baseline_s: float = 0.0
     mode: str = "any"
 
+    def add(self, other: Report) -> None:
+        """Pool another report's clips and times into this one (a set heard in parts)."""
+        self.outcomes += other.outcomes
+        self.decode_s += other.decode_s
+        self.audio_s += other.audio_s
+        self.baseline_s += other.baseline_s
+
     def labels(self) -> list[str]:
         return sorted({o.clip.label for o in self.outcomes}, key=_label_order)
 
@@ -169,6 +176,17 @@ def _label_order(label: str) -> tuple[int, int, str]:
     if label == NO_COMMAND:
         return (3, 0, label)
     return (2, 0, label)
+
+
+def voice(row: dict[str, str]) -> str:
+    """Who speaks in a manifest row: its speaker column, or the clip itself if it has none."""
+    return row.get("speaker") or row["path"]
+
+
+def manifest_voices(manifest: Path) -> list[str]:
+    """`voice` of every row of a manifest, in its order."""
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        return [voice(r) for r in csv.DictReader(handle)]
 
 
 def speaker_fold(speaker: str, folds: int = 2) -> int:
