@@ -13,7 +13,9 @@ Measured per trial:
 - latency: from the end of the spoken "stop" in IN.wav to the first sample of
   the return prompt written to OUT.wav (both on the session's audio timeline);
 - speech kept sounding: from the end of "stop" to the last sample of the prompt
-  that was playing when it was said (only trials where one was playing).
+  that was playing when it was said, 0 if it was silent by then (only trials where a
+  prompt was playing: where the word ends inside a prompt of a reference session, the
+  same session with no "stop" in it).
 
 Baseline, on the same IN.wav paced in real time: SpeechRecognition's `listen()`
 then `recognize_sphinx()` with the same command words as a keyword list, until
@@ -60,6 +62,8 @@ PROGRAM = REPO / "tests" / "data" / "programs" / "short-descend.toml"
 CHUNK_S = CHUNK_SAMPLES / RATE
 """The microphone's chunk: the finest step in which a decision can be seen."""
 NOISE_RMS = 30.0  # a quiet room, so the first seconds are not digital silence
+LOUD = 300
+"""A sample of the coach's speech louder than this is sounding (int16)."""
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:
@@ -91,14 +95,38 @@ def find(haystack: np.ndarray, needle: np.ndarray) -> int:
     return int(np.argmax(corr[: len(haystack)]))
 
 
+def session_command(in_wav: Path, work: Path, *more: str) -> list[str]:
+    return [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
+            "--audio-out", str(work / "out.wav"), "--events", str(work / "ev.jsonl"),
+            "--program", str(PROGRAM), "--pain", "3", "--no-checklist",
+            "--db", str(work / "bench.db"), *more]
+
+
+def prompt_spans(work: Path) -> list[tuple[float, float]]:
+    """When each prompt sounds in a session that hears no "stop" (seconds, from its first
+    to its last loud sample): the spans in which a "stop" finds a prompt playing. The
+    session's timers run from its start, so every trial's prompts fall at these times."""
+    in_wav = work / "in.wav"
+    write_wav(in_wav, make_input(np.zeros(0, dtype=np.int16), 0, 12.0, seed=11))
+    env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
+    subprocess.run(session_command(in_wav, work, "--fast"), env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    out = np.abs(read_wav(work / "out.wav").astype(np.int32))
+    starts = [e["t"] for e in map(json.loads, (work / "ev.jsonl").read_text().splitlines())
+              if e["type"] == "prompt"]
+    spans = []
+    for start, following in zip(starts, [*starts[1:], len(out) / RATE], strict=True):
+        loud = np.nonzero(out[int(start * RATE):int(following * RATE)] > LOUD)[0]
+        if len(loud):
+            spans.append((start + loud[0] / RATE, start + loud[-1] / RATE))
+    return spans
+
+
 def run_voicecoach(in_wav: Path, work: Path) -> tuple[list[dict], np.ndarray]:
     out_wav, events = work / "out.wav", work / "ev.jsonl"
     env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
-         "--audio-out", str(out_wav), "--events", str(events), "--program", str(PROGRAM),
-         "--pain", "3", "--no-checklist", "--db", str(work / "bench.db")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(session_command(in_wav, work), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -246,6 +274,9 @@ def main() -> None:
     missed_ours = missed_base = 0
     with tempfile.TemporaryDirectory(prefix="vc-bench-") as tmp:
         work = Path(tmp)
+        reference = work / "reference"
+        reference.mkdir()
+        spans = prompt_spans(reference)
         for i, path in enumerate(chosen):
             clip = read_wav(path)
             # Alternate: said while the first prompt plays (0.5-2.5 s), or in the quiet after.
@@ -266,13 +297,16 @@ def main() -> None:
                 ours.append(at_return - stop_end)
                 line = (f"trial {i:2d}: stop at {stop_end:5.2f} s  voicecoach "
                         f"{round(1000 * ours[-1]):6d} ms")
-                # Was a prompt still sounding when "stop" ended? Then it was cut: how long
-                # after the word did its sound go on?
-                before = np.abs(out[:int(at_return * RATE)].astype(np.int32))
-                loud = np.nonzero(before > 300)[0]
-                if len(loud) and loud[-1] / RATE > stop_end:
-                    kept_sounding.append(loud[-1] / RATE - stop_end)
-                    line += f"  (prompt cut {1000 * kept_sounding[-1]:4.0f} ms after)"
+                # Was a prompt playing when "stop" ended? Then it had to be cut: how long
+                # after the word did its sound go on (0 if it had been cut before the
+                # word ended)? Chosen by the reference session, not by the outcome: a
+                # cut made as the word ends counts as much as a late one.
+                if any(a <= stop_end <= b for a, b in spans):
+                    before = np.abs(out[:int(at_return * RATE)].astype(np.int32))
+                    loud = np.nonzero(before > LOUD)[0]
+                    last = loud[-1] / RATE if len(loud) else 0.0
+                    kept_sounding.append(max(0.0, last - stop_end))
+                    line += f"  (prompt cut {round(1000 * kept_sounding[-1]):4d} ms after)"
             b = run_baseline(samples, stop_end)
             if b is None:
                 missed_base += 1
