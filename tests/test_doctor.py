@@ -28,7 +28,7 @@ def test_everything_works_on_the_virtual_devices(pulse_env, tmp_path):
     checks = checks_of(result)
     assert {name: c["status"] for name, c in checks.items()} == {
         "speech engine": "ok", "safety prompts": "ok", "sound system": "ok", "speaker": "ok",
-        "microphone": "ok", "recogniser model": "ok", "database": "ok"}
+        "microphone": "ok", "recogniser model": "ok", "judge model": "ok", "database": "ok"}
     mic = checks["microphone"]["data"]
     assert mic["device"] == "pulse" and mic["seconds"] >= 1.9
     assert -80 < mic["dbfs"] < -60  # the virtual mic's faint noise floor
@@ -39,7 +39,7 @@ def test_plain_report_names_each_part(pulse_env, tmp_path):
     result = doctor("--no-sound", "--db", str(tmp_path / "v.db"))
     assert result.exit_code == 0, result.output
     for words in ("speech engine", "safety prompts", "sound system", "recogniser model",
-                  "database", "skipped (--no-sound)", "All set."):
+                  "judge model", "database", "skipped (--no-sound)", "All set."):
         assert words in result.output
 
 

@@ -52,7 +52,7 @@ def test_the_set_covers_stop_every_number_yes_no_and_no_command() -> None:
 def test_stop_is_heard_in_real_stop_recordings(heard: dict[Path, list[Detection]]) -> None:
     stops = _clips("stop")
     found = sum(any(d.word == "stop" for d in heard[path]) for path, _ in stops)
-    assert found / len(stops) >= 0.9  # measured 1.0 (40 of 40; 34 first from the spotter)
+    assert found / len(stops) >= 0.9  # measured 0.975 (39 of 40)
 
 
 def _as_answers(recogniser: Recogniser, mode: str, labels: set[str]) -> list[tuple[str, str]]:
@@ -69,19 +69,19 @@ def test_pain_numbers_are_recognised_when_asked(recogniser: Recogniser) -> None:
     answers = _as_answers(recogniser, "number", set(NUMBER_WORDS))
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.62  # measured 0.71 (44 of 62)
-    # Every number heard below 0.8 is read back before it is logged; even so, a wrong
+    assert right / len(answers) >= 0.85  # measured 0.94 (58 of 62; pocketsphinx: 44)
+    # Every number heard below 0.9 is read back before it is logged; even so, a wrong
     # one costs the user a "no" while upside down: they stay rare.
-    assert wrong / len(answers) <= 0.14  # measured 0.10 (6 of 62)
+    assert wrong / len(answers) <= 0.1  # measured 0.05 (3 of 62)
 
 
 def test_yes_and_no_are_recognised_when_confirming(recogniser: Recogniser) -> None:
     answers = _as_answers(recogniser, "confirm", {"yes", "no"})
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.7  # measured 0.80 (16 of 20)
-    # Measured 1: a "yes" heard as "two", which the engine takes as a new number (read
-    # back below 0.8) rather than as the yes that would log the number.
+    assert right / len(answers) >= 0.9  # measured 1.0 (20 of 20)
+    # A yes heard as a number would be taken as a new number (read back below 0.9) rather
+    # than as the yes that logs the number: measured 0.
     assert wrong <= 1
 
 
@@ -89,9 +89,9 @@ def test_speech_and_noise_without_a_command_are_mostly_rejected(
         heard: dict[Path, list[Detection]]) -> None:
     others = _clips(NO_COMMAND)
     accepted = [p for p, _ in others if heard[p]]
-    assert len(accepted) / len(others) <= 0.12  # measured 0.07 (4 of 54)
+    assert len(accepted) / len(others) <= 0.06  # measured 0 of 54 (pocketsphinx: 4)
     false_stops = [p for p, _ in others if any(d.word == "stop" for d in heard[p])]
-    assert len(false_stops) <= 4  # measured 3
+    assert len(false_stops) <= 2  # measured 0
 
 
 def _energy_end(samples: np.ndarray) -> float:
@@ -259,26 +259,24 @@ def test_stop_is_reported_before_the_pause_after_it_ends_the_segment() -> None:
     assert max(late) < settings.pause_check_s + 0.15 < settings.hangover_s, sorted(late)
 
 
-def test_a_dead_search_process_is_an_error_not_silence() -> None:
-    """If either of the judge's processes dies, the next verdict fails loudly (the session
-    turns that into "recogniser lost": return upright) instead of hearing nothing."""
+def test_a_dead_judge_process_is_an_error_not_silence() -> None:
+    """If the judge's process dies, the next reading fails loudly (the session turns that
+    into "recogniser lost": return upright) instead of hearing nothing."""
     from voicecoach.voice.hearing.judge_process import JudgeFailed
 
-    path = _clips("stop")[0][0]
-    pcm = padded(read_wav(path))
-    for which in ("_phones", "_words"):
-        with Recogniser() as recogniser:
-            search = getattr(recogniser._judge, which)._process
-            search.kill()
-            search.wait(timeout=5)
-            with pytest.raises(JudgeFailed):
-                run_clip(recogniser, pcm)
+    pcm = padded(read_wav(_clips("stop")[0][0]))
+    with Recogniser() as recogniser:
+        judge = recogniser._judge._process
+        judge.kill()
+        judge.wait(timeout=5)
+        with pytest.raises(JudgeFailed):
+            run_clip(recogniser, pcm)
 
 
-def test_a_hung_search_process_fails_within_the_judge_timeout() -> None:
-    """A search process that stops answering (frozen here with SIGSTOP) is a lost
-    recogniser after `judge_timeout_s`, not a session that waits on it for ever; a run
-    given a longer limit rides out the same freeze and still hears the word."""
+def test_a_hung_judge_process_fails_within_the_judge_timeout() -> None:
+    """A judge that stops answering (frozen here with SIGSTOP) is a lost recogniser after
+    `judge_timeout_s`, not a session that waits on it for ever; a run given a longer
+    limit rides out the same freeze and still hears the word."""
     import os
     import signal
     import threading
@@ -290,26 +288,26 @@ def test_a_hung_search_process_fails_within_the_judge_timeout() -> None:
 
     pcm = padded(read_wav(_clips("stop")[0][0]))
     with Recogniser(replace(HearingSettings(), judge_timeout_s=1.0)) as recogniser:
-        search = recogniser._judge._phones._process
-        os.kill(search.pid, signal.SIGSTOP)
+        judge = recogniser._judge.pid
+        os.kill(judge, signal.SIGSTOP)
         started = time.monotonic()
         try:
             with pytest.raises(JudgeFailed, match="stopped answering for 1 s"):
                 run_clip(recogniser, pcm)
         finally:
-            os.kill(search.pid, signal.SIGCONT)
+            os.kill(judge, signal.SIGCONT)
         assert time.monotonic() - started < 5.0
 
     with Recogniser(replace(HearingSettings(), judge_timeout_s=30.0)) as recogniser:
-        search = recogniser._judge._phones._process
-        os.kill(search.pid, signal.SIGSTOP)
-        thaw = threading.Timer(2.0, os.kill, (search.pid, signal.SIGCONT))
+        judge = recogniser._judge.pid
+        os.kill(judge, signal.SIGSTOP)
+        thaw = threading.Timer(2.0, os.kill, (judge, signal.SIGCONT))
         thaw.start()
         try:
             heard = run_clip(recogniser, pcm)
         finally:
             thaw.cancel()
-            os.kill(search.pid, signal.SIGCONT)
+            os.kill(judge, signal.SIGCONT)
         assert "stop" in {d.word for d in heard}
 
 
@@ -324,14 +322,12 @@ def test_a_broken_recogniser_is_reported_to_the_session_once() -> None:
     pcm = padded(read_wav(_clips("stop")[0][0]))
     posted: list[Event] = []
     with Recogniser() as recogniser:
-        search = recogniser._judge._phones._process
-        search.kill()
-        search.wait(timeout=5)
+        judge = recogniser._judge._process
+        judge.kill()
+        judge.wait(timeout=5)
         link = HearingLink(recogniser, None, FakeClock(), posted.append)
         for i in range(0, len(pcm), 960):
             link.on_chunk(pcm[i: i + 960])
-    # The stop spotter needs no search process: it may have heard the "stop" first.
-    lost = [e for e in posted if isinstance(e, DeviceLost)]
-    assert len(lost) == 1 and lost[0].device == "recogniser", posted
-    assert posted[-1] is lost[0]
+    assert len(posted) == 1, posted
+    assert isinstance(posted[0], DeviceLost) and posted[0].device == "recogniser"
     assert link.failed

@@ -181,3 +181,25 @@ def test_without_an_audio_device_start_says_so_and_points_to_text(screened_db: P
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "--text" in lines[0]
+
+
+def test_a_whisper_model_that_does_not_load_is_one_line_exit_2_and_no_session(tmp_path: Path):
+    """`--whisper-model` names the judge's model: a folder without one is refused before
+    anything starts, and one whose model is damaged stops the recogniser from starting,
+    which is also one line and exit 2, with no half-started session in the history."""
+    db = tmp_path / "x.db"
+    good_in = tmp_path / "in.wav"
+    write_wav(good_in, np.zeros(16000, dtype=np.int16))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = _one_line_error(invoke("start", "--audio-in", str(good_in), "--fast",
+                                  "--whisper-model", str(empty), "--db", str(db)))
+    assert "empty holds no Whisper model" in line, line
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "model.bin").write_bytes(b"not a model")
+    line = _one_line_error(invoke("start", "--audio-in", str(good_in), "--fast",
+                                  "--whisper-model", str(damaged), "--db", str(db)))
+    assert "recogniser could not start" in line and "Whisper model did not load" in line, line
+    history = invoke("history", "--json", "--db", str(db))
+    assert json.loads(history.output) == []

@@ -17,6 +17,7 @@ import pytest
 from voicecoach.voice.hearing import HearingSettings, Recogniser
 from voicecoach.voice.hearing.evaluate import PAD_S, padded, speech_end
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES
+from voicecoach.voice.hearing.settings import StopRule
 from voicecoach.voice.hearing.stop_spotter import (
     MEL_HOP_SAMPLES,
     MODELS,
@@ -28,7 +29,7 @@ from voicecoach.voice.hearing.stop_spotter import (
 from voicecoach.voice.pcm import read_wav
 
 SPEECH = Path(__file__).parent / "data" / "speech"
-THRESHOLD = HearingSettings().spotter_threshold
+THRESHOLD = HearingSettings().spotter_cue
 
 
 def _clips(label: str | None = None) -> list[Path]:
@@ -100,8 +101,9 @@ def test_the_spotter_listens_only_when_asked(spotter: StopSpotter) -> None:
 
 
 def test_the_recogniser_reports_the_spotters_stop_within_a_step_of_its_firing() -> None:
-    """In the recogniser, a "stop" comes from the spotter as soon as it fires (the
-    pocketsphinx checks that follow in the same segment are not reported again)."""
+    """In the recogniser, a "stop" the spotter heard is read by the judge as soon as the
+    spotter fires, and reported then, once (the checks that follow in the same segment
+    do not report it again)."""
     reported = []
     with Recogniser() as recogniser:
         for path in _clips("stop")[:12]:
@@ -116,7 +118,9 @@ def test_the_recogniser_reports_the_spotters_stop_within_a_step_of_its_firing() 
                 assert len(stops) == 1
                 reported.append((stops[0].transcript, stops[0].t_end
                                  - (PAD_S + speech_end(samples))))
-    from_spotter = [late for transcript, late in reported if "spotter" in transcript]
+    threshold = HearingSettings().spotter_cue
+    from_spotter = [late for transcript, late in reported
+                    if float(transcript.rsplit("spotter ", 1)[1].rstrip("]")) >= threshold]
     assert len(from_spotter) >= 9, reported
     assert max(from_spotter) <= 0.2, reported
 
@@ -139,16 +143,17 @@ def test_damaged_models_are_a_setup_error_not_a_traceback(
         StopSpotter()
 
 
-def test_while_an_answer_is_awaited_the_grammar_can_overrule_the_spotter() -> None:
-    """With a spotter that fires on anything (threshold 0), a spoken "three" is taken
-    for "stop" while nothing is asked, but not while a pain number is awaited: then the
-    grammar, which weighs "stop" against the numbers, hears "three" and has the last word.
-    A real "stop" still passes the same check."""
+def test_while_an_answer_is_awaited_the_reading_can_overrule_the_spotter() -> None:
+    """With a spotter that fires on anything and asks nothing of Whisper (thresholds 0),
+    a spoken "three" is taken for "stop" while nothing is asked, but not while a pain
+    number is awaited: then "stop" must be likelier than every number in Whisper's
+    reading, and "three" has the last word. A real "stop" still passes the same check."""
     from dataclasses import replace
 
     three = next(p for p in _clips("three"))
     stop = _clips("stop")[0]
-    eager = replace(HearingSettings(), spotter_threshold=0.0)
+    eager = replace(HearingSettings(), spotter_cue=0.0,
+                    stop_rule=StopRule(spotter=0.0, with_spotter=0.0, agree=1))
 
     def words(recogniser: Recogniser, path: Path) -> list[str]:
         recogniser.reset()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -10,6 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from voicecoach.voice.audio_in import FileSource
+    from voicecoach.voice.hearing import HearingSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +34,46 @@ def open_audio_in(path: Path, *, realtime: bool = False) -> FileSource:
         return FileSource(path, realtime=realtime)
     except (AudioFormatError, OSError) as exc:
         raise AudioInProblem(f"cannot read {path}: {exc}") from exc
+
+
+class HearingProblem(click.ClickException):
+    """The recogniser cannot start (a model missing or damaged): configuration, exit 2."""
+
+    exit_code = 2
+
+
+def whisper_model_option(f: F) -> F:
+    """`--whisper-model DIR`: another Whisper model for the judge to read speech with."""
+    return click.option(
+        "--whisper-model", type=click.Path(file_okay=False, path_type=Path),
+        envvar="VOICECOACH_WHISPER_MODEL", default=None,
+        help="A Whisper model in CTranslate2 form (a folder with model.bin and "
+             "vocabulary.txt) to read what was said, instead of the bundled tiny.en: a "
+             "larger one (base.en, small.en) hears better and reads slower. "
+             "Env VOICECOACH_WHISPER_MODEL.",
+    )(f)
+
+
+def hearing_settings(whisper_model: Path | None) -> HearingSettings:
+    """The recogniser's settings for `--whisper-model`, refused at once if it is not there."""
+    from voicecoach.voice.hearing import HearingSettings
+
+    if whisper_model is None:
+        return HearingSettings()
+    if not (whisper_model / "model.bin").is_file():
+        raise HearingProblem(f"{whisper_model} holds no Whisper model (no model.bin in it)")
+    return HearingSettings(whisper_model=str(whisper_model))
+
+
+@contextlib.contextmanager
+def hearing_errors() -> Iterator[None]:
+    """A recogniser that cannot start is one line and exit 2, before any session opens."""
+    from voicecoach.voice.hearing.decoder import HearingSetupError
+
+    try:
+        yield
+    except HearingSetupError as exc:
+        raise HearingProblem(f"the recogniser could not start: {exc}") from exc
 
 
 def db_option(f: F) -> F:

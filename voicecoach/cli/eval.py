@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from voicecoach.cli.common import json_option
+from voicecoach.cli.common import (
+    hearing_errors,
+    hearing_settings,
+    json_option,
+    whisper_model_option,
+)
 
 
 class ManifestProblem(click.ClickException):
@@ -24,9 +29,10 @@ class ManifestProblem(click.ClickException):
               show_default=True, help="Listening mode for every clip.")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
               help="Also run SpeechRecognition's recognize_sphinx on the same audio.")
+@whisper_model_option
 @json_option
 def eval_command(manifest: Path, limit: int | None, expect: str, baseline: bool,
-                 json_: bool) -> None:
+                 whisper_model: Path | None, json_: bool) -> None:
     """Measure the recogniser on labelled clips listed in MANIFEST.csv.
 
     MANIFEST has columns path,label (more are ignored); label is a command
@@ -46,14 +52,16 @@ def eval_command(manifest: Path, limit: int | None, expect: str, baseline: bool,
 
     if not manifest.is_file():
         raise ManifestProblem(f"cannot read {manifest}: no such file")
+    settings = hearing_settings(whisper_model)
     try:
         clips = read_manifest(manifest, limit)
         if not clips:
             raise ManifestProblem(f"{manifest} lists no clips")
         with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("listening", total=len(clips))
-            report = evaluate(clips, mode=expect, baseline=baseline,
-                              progress=lambda n: progress.advance(task, n))
+            with hearing_errors():
+                report = evaluate(clips, settings=settings, mode=expect, baseline=baseline,
+                                  progress=lambda n: progress.advance(task, n))
     except ManifestError as exc:
         raise ManifestProblem(str(exc)) from exc
     summary = report.summary()

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from voicecoach.cli.common import json_option, open_audio_in
+from voicecoach.cli.common import (
+    hearing_errors,
+    hearing_settings,
+    json_option,
+    open_audio_in,
+    whisper_model_option,
+)
 
 
 @click.command("listen")
@@ -16,13 +22,14 @@ from voicecoach.cli.common import json_option, open_audio_in
               help="WAV file to listen to (any rate, mono or stereo; converted to 16 kHz mono).")
 @click.option("--expect", type=click.Choice(["any", "number", "confirm"]), default="any",
               show_default=True, help="What to listen for: every command, or a pain number.")
+@whisper_model_option
 @json_option
-def listen(audio_in: Path, expect: str, json_: bool) -> None:
+def listen(audio_in: Path, expect: str, whisper_model: Path | None, json_: bool) -> None:
     """Print the commands heard in a recording, one line each.
 
     The file is fed to the same streaming recogniser a session uses, in 30 ms
-    chunks, with half a second of silence before and after it, as a microphone
-    that was already open would give. With --json each line is
+    chunks, with half a second of the recording's own room tone before and after
+    it, as a microphone that was already open would give. With --json each line is
     {"t_end": s, "word": ..., "confidence": ...}, t_end being where the word
     ends, in seconds from the start of the file.
 
@@ -34,7 +41,10 @@ def listen(audio_in: Path, expect: str, json_: bool) -> None:
     from voicecoach.voice.hearing.evaluate import hear_clip
 
     samples = open_audio_in(audio_in).samples
-    with Recogniser() as recogniser:
+    settings = hearing_settings(whisper_model)
+    with hearing_errors():
+        recogniser = Recogniser(settings)
+    with recogniser:
         recogniser.expect(expect)
         for d in hear_clip(recogniser, samples):
             if json_:

