@@ -206,12 +206,14 @@ def run_baseline(samples: np.ndarray, stop_end_s: float) -> float | None:
     return None
 
 
-def measure_idle(work: Path, seconds: float = 12.0) -> tuple[float, float]:
+def measure_idle(work: Path, word: np.ndarray, seconds: float = 12.0) -> tuple[float, float]:
     """CPU share of one core and resident MB of `voicecoach start` listening in silence,
-    with its child processes (the recogniser's judge, the speech engine)."""
+    with its child processes (the recogniser's judge, the speech engine). A word is said
+    a second into the session, before the hold, so that what the judge keeps once it has
+    read speech is counted, as it would be in any real session."""
     import psutil
 
-    quiet = make_input(np.zeros(0, dtype=np.int16), 0, 60, seed=7)
+    quiet = make_input(word, 1.0, 60, seed=7)
     in_wav = work / "quiet.wav"
     write_wav(in_wav, quiet)
     env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
@@ -258,8 +260,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with open(args.clips / "manifest.csv", newline="") as f:
-        stops = [args.clips / row["path"] for row in csv.DictReader(f)
-                 if row["label"] == "stop"]
+        rows = list(csv.DictReader(f))
+    stops = [args.clips / row["path"] for row in rows if row["label"] == "stop"]
+    yes = next(args.clips / row["path"] for row in rows if row["label"] == "yes")
     if len(stops) < args.trials:
         sys.exit(f"only {len(stops)} stop clips in {args.clips}")
     rng = np.random.default_rng(2026)
@@ -315,7 +318,7 @@ def main() -> None:
                 base.append(b)
                 line += f"   baseline {1000 * b:6.0f} ms"
             print(line, flush=True)
-        cpu, rss = measure_idle(work)
+        cpu, rss = measure_idle(work, read_wav(yes))
 
     print()
     print(f"voicecoach: stop heard in {len(ours)}/{args.trials} trials")

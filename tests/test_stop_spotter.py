@@ -129,7 +129,7 @@ def test_damaged_models_are_a_setup_error_not_a_traceback(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`start` and `doctor` turn a HearingSetupError into one plain line."""
     from voicecoach.voice.hearing import stop_spotter
-    from voicecoach.voice.hearing.decoder import HearingSetupError
+    from voicecoach.voice.hearing.errors import HearingSetupError
 
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
     monkeypatch.setattr(stop_spotter, "CLASSIFIER_FILE", tmp_path / "broken.npz")

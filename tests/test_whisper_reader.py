@@ -10,7 +10,7 @@ import pytest
 
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import HearingSettings
-from voicecoach.voice.hearing.decoder import HearingSetupError
+from voicecoach.voice.hearing.errors import HearingSetupError
 from voicecoach.voice.hearing.evaluate import padded, room_tone
 from voicecoach.voice.hearing.settings import Says, StopRule
 from voicecoach.voice.hearing.vocabulary import spoken_word

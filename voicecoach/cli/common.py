@@ -68,7 +68,7 @@ def hearing_settings(whisper_model: Path | None) -> HearingSettings:
 @contextlib.contextmanager
 def hearing_errors() -> Iterator[None]:
     """A recogniser that cannot start is one line and exit 2, before any session opens."""
-    from voicecoach.voice.hearing.decoder import HearingSetupError
+    from voicecoach.voice.hearing.errors import HearingSetupError
 
     try:
         yield

@@ -244,7 +244,7 @@ def check_recogniser_model() -> Check:
 
 def check_judge_model() -> Check:
     """Whisper, which reads what was said: it loads, and reads a second of audio in time."""
-    from voicecoach.voice.hearing.decoder import HearingSetupError
+    from voicecoach.voice.hearing.errors import HearingSetupError
     from voicecoach.voice.hearing.whisper_reader import WhisperReader
 
     started = time.monotonic()

@@ -17,16 +17,13 @@ import tempfile
 import pocketsphinx
 
 from voicecoach.voice.hearing import vocabulary
+from voicecoach.voice.hearing.errors import HearingSetupError
 
 logger = logging.getLogger(__name__)
 
 FRAME_S = 0.01
 """pocketsphinx's feature frame (seconds)."""
 
-
-
-class HearingSetupError(RuntimeError):
-    """The recogniser could not be set up (model or vocabulary missing)."""
 
 
 def grammar_search(mode: str) -> str:

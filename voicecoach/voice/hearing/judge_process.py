@@ -27,7 +27,7 @@ import sys
 import time
 from typing import IO, Any
 
-from voicecoach.voice.hearing.decoder import HearingSetupError
+from voicecoach.voice.hearing.errors import HearingSetupError
 from voicecoach.voice.hearing.settings import HearingSettings
 from voicecoach.voice.hearing.whisper_reader import Reading
 
@@ -77,6 +77,10 @@ class JudgeProcess:
             [sys.executable, "-m", "voicecoach.voice.hearing.judge_worker",
              settings.whisper_model],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            # CTranslate2's oneDNN kernels rather than Intel MKL's: measured here, the model
+            # then holds 83 MB once it has read speech instead of 99 (65 instead of 86
+            # before), for readings of 27 ms instead of 19.
+            env={**os.environ, "CT2_USE_MKL": "0"},
             # Its own session: the Ctrl-C that means "come up" is the parent's to handle,
             # and the judge must go on hearing through it.
             start_new_session=True)

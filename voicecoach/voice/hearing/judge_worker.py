@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from voicecoach.voice.hearing.decoder import HearingSetupError
+from voicecoach.voice.hearing.errors import HearingSetupError
 from voicecoach.voice.hearing.judge_process import read_message, write_message
 from voicecoach.voice.hearing.whisper_reader import WhisperReader
 
@@ -30,7 +30,7 @@ def main() -> None:
     _return_freed_memory()
     write_message(answers, "ready")
     requests = sys.stdin.buffer.fileno()
-    for reads in range(sys.maxsize):
+    while True:
         try:
             pcm = read_message(requests, None)
         except EOFError:
@@ -39,13 +39,13 @@ def main() -> None:
             write_message(answers, reader.read(pcm))
         except Exception as exc:  # answer with the reason rather than die silently
             write_message(answers, f"{type(exc).__name__}: {exc}")
-        if reads == 0:
-            _return_freed_memory()
+        _return_freed_memory()  # after the answer is sent: the 1.4 ms is nobody's wait
 
 
 def _return_freed_memory() -> None:
     """Give back to the system what loading the model (its float16 file, converted as it
-    is read) and the first reading freed: measured, 10 MB of the session's 205."""
+    is read) and each reading freed: measured, 10 MB after loading and 13 MB once the
+    judge has read speech, for 1.4 ms a reading."""
     libc = ctypes.util.find_library("c")
     if libc is not None and sys.platform.startswith("linux"):
         ctypes.CDLL(libc).malloc_trim(0)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voicecoach.voice.hearing.decoder import HearingSetupError
+from voicecoach.voice.hearing.errors import HearingSetupError
 
 if TYPE_CHECKING:
     import onnxruntime

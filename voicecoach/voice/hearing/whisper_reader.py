@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.session.commands import NUMBER_WORDS
-from voicecoach.voice.hearing.decoder import HearingSetupError
+from voicecoach.voice.hearing.errors import HearingSetupError
 
 logger = logging.getLogger(__name__)
 
