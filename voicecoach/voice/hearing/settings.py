@@ -37,9 +37,9 @@ class StopRule:
     90 ms later or at the pause after it, does.
 
     Chosen by scripts/fit_stop_rule.py on the development set, cross-validated by voice
-    (real voices, each clip over its room tone); its figures are in the README. With one
-    MAYBE enough: 92.4% of the stops said over babble instead of 92.0%, and 50 false
-    stops an hour of talk instead of 3.6.
+    (real voices, each clip over its room tone); its figures are in the README. In its
+    run, one MAYBE enough heard 92.4% of the stops said over babble instead of 92.0%,
+    with 50 false stops an hour of talk instead of 3.6.
     """
 
     spotter: float = 0.5
