@@ -297,9 +297,18 @@ class PulseServer:
              "--format=s16le", "--latency-msec=250"],
             env={**os.environ, **self.client_env()}, stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert player.stdin is not None
-        player.stdin.write(np.asarray(samples, dtype="<i2").tobytes())
-        player.stdin.close()
+        stdin = player.stdin
+        assert stdin is not None
+        data = np.asarray(samples, dtype="<i2").tobytes()
+
+        def feed() -> None:
+            # From a thread: a clip longer than the pipe's buffer would block the test
+            # until all but its last seconds had played.
+            with contextlib.suppress(BrokenPipeError):  # the test killed the player
+                stdin.write(data)
+                stdin.close()
+
+        threading.Thread(target=feed, daemon=True).start()
         return player
 
     def record_speaker(self) -> Recording:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
 from speech_helpers import break_speech_engine
 from voicecoach.cli import main
+from voicecoach.voice.pcm import read_wav
+
+SPEECH = Path(__file__).parent / "data" / "speech"
 
 
 def doctor(*args: str):
@@ -27,19 +32,57 @@ def test_everything_works_on_the_virtual_devices(pulse_env, tmp_path):
     assert report["ok"] is True
     checks = checks_of(result)
     assert {name: c["status"] for name, c in checks.items()} == {
-        "speech engine": "ok", "safety prompts": "ok", "sound system": "ok", "speaker": "ok",
-        "microphone": "ok", "recogniser model": "ok", "judge model": "ok", "database": "ok"}
+        "speech engine": "ok", "safety prompts": "ok", "sound system": "ok",
+        "microphones hearing sound": "ok", "speaker": "ok", "microphone": "ok",
+        "recogniser model": "ok", "judge model": "ok", "hearing": "ok", "database": "ok"}
     mic = checks["microphone"]["data"]
     assert mic["device"] == "pulse" and mic["seconds"] >= 1.9
     assert -80 < mic["dbfs"] < -60  # the virtual mic's faint noise floor
-    assert any(d["name"] == "pulse" and d["input"] and d["output"] for d in report["devices"])
+    # SpeechRecognition's bar for sound (RMS 30) is above that floor
+    assert 8 < mic["energy_threshold"] < 100
+    pulse = [d for d in report["devices"] if d["name"] == "pulse"]
+    assert pulse and pulse[0]["input"] and pulse[0]["output"]
+    assert pulse[0]["hears_sound"] is False
+    assert checks["microphones hearing sound"]["detail"].startswith("none right now")
+    hearing = checks["hearing"]
+    assert hearing["data"]["stop_after_ms"] < 500  # the recorded "stop", as a session hears
+    assert hearing["data"]["microphone_heard"] == []  # the quiet room said nothing
+
+
+def test_a_stop_said_into_the_microphone_is_heard(pulse_env, tmp_path):
+    """A user who says "stop" while doctor records is told it was heard; the microphone
+    that picked it up is named. The room has a fan (noise at RMS 300) and "stop" is said
+    every 1.5 s, so that every moment of the check hears sound and the recording holds
+    at least one whole word."""
+    stop = read_wav(SPEECH / "stop_b87bdb22.wav").astype(np.float64)
+    said = np.concatenate([np.concatenate([stop, np.zeros(24000 - len(stop))])] * 20)
+    room = np.random.default_rng(5).normal(0, 300, len(said))
+    player = pulse_env.play_into_mic(np.clip(said + room, -32768, 32767))
+    try:
+        result = doctor("--json", "--mic", "pulse", "--speaker", "pulse", "--seconds", "3",
+                        "--db", str(tmp_path / "v.db"))
+    finally:
+        player.kill()
+        player.wait()
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    pulse = [d for d in report["devices"] if d["name"] == "pulse"][0]
+    assert pulse["hears_sound"] is True
+    assert not any(d["hears_sound"] for d in report["devices"] if not d["input"])
+    checks = checks_of(result)
+    listing = checks["microphones hearing sound"]
+    assert pulse["index"] in listing["data"]["devices"] and "pulse" in listing["detail"]
+    # SpeechRecognition's threshold follows the louder room
+    assert checks["microphone"]["data"]["energy_threshold"] > 300
+    assert "stop" in checks["hearing"]["data"]["microphone_heard"]
+    assert "from the microphone: stop" in checks["hearing"]["detail"]
 
 
 def test_plain_report_names_each_part(pulse_env, tmp_path):
     result = doctor("--no-sound", "--db", str(tmp_path / "v.db"))
     assert result.exit_code == 0, result.output
     for words in ("speech engine", "safety prompts", "sound system", "recogniser model",
-                  "judge model", "database", "skipped (--no-sound)", "All set."):
+                  "judge model", "hearing", "database", "skipped (--no-sound)", "All set."):
         assert words in result.output
 
 

@@ -18,13 +18,14 @@ from voicecoach.voice.hearing import HearingSettings, Recogniser
 from voicecoach.voice.hearing.evaluate import PAD_S, padded, speech_end
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES
 from voicecoach.voice.hearing.settings import StopRule
+from voicecoach.voice.hearing.speech_embedding import SpeechEmbedding
 from voicecoach.voice.hearing.stop_spotter import (
+    EMBED_FRAMES,
     MEL_HOP_SAMPLES,
     MODELS,
     STEP_SAMPLES,
     EmbeddingStream,
     StopSpotter,
-    onnx_session,
 )
 from voicecoach.voice.pcm import read_wav
 
@@ -59,8 +60,7 @@ def test_the_spectrogram_kept_step_by_step_is_the_whole_streams() -> None:
     """Computed 30 ms at a time, as the microphone delivers it, the spectrogram is the
     one the model gives for the whole recording: the spotter hears what it was fitted on."""
     samples = read_wav(_clips("stop")[0])
-    whole = onnx_session(MODELS / "melspectrogram.onnx").run(
-        None, {"input": samples[None].astype(np.float32)})[0].reshape(-1, 32) / 10 + 2
+    whole = SpeechEmbedding().spectrogram(samples.astype(np.float32)) / 10 + 2
     stream = EmbeddingStream(keep_steps=0)
     for i in range(0, len(samples) - STEP_SAMPLES + 1, STEP_SAMPLES):
         stream.push_step(samples[i: i + STEP_SAMPLES])
@@ -68,6 +68,35 @@ def test_the_spectrogram_kept_step_by_step_is_the_whole_streams() -> None:
     frames = (len(samples) // STEP_SAMPLES * STEP_SAMPLES - 512) // MEL_HOP_SAMPLES + 1
     assert len(kept) >= 40
     assert np.allclose(kept[-40:], whole[frames - 40: frames], atol=1e-3)
+
+
+def test_the_numpy_runner_gives_the_published_models_numbers() -> None:
+    """speech_embedding.py runs the two ONNX models' layers from the exported arrays:
+    on recorded voices, its spectrogram and embeddings are onnxruntime's, to float32's
+    rounding (measured: 0.0003 dB, and 1e-6 of the embedding's largest value)."""
+    import onnxruntime
+
+    def session(name: str) -> onnxruntime.InferenceSession:
+        return onnxruntime.InferenceSession(str(MODELS / name),
+                                            providers=["CPUExecutionProvider"])
+
+    mel, embed = session("melspectrogram.onnx"), session("embedding_model.onnx")
+    runner = SpeechEmbedding()
+    compared = 0
+    for path in _clips()[::4]:
+        samples = read_wav(path).astype(np.float32)
+        published = mel.run(None, {"input": samples[None]})[0].reshape(-1, 32)
+        ours = runner.spectrogram(samples)
+        assert ours.shape == published.shape
+        assert np.abs(ours - published).max() < 0.01, path  # decibels
+        frames = published / 10 + 2
+        for start in range(0, len(frames) - EMBED_FRAMES + 1, 20):
+            window = frames[start: start + EMBED_FRAMES]
+            expected = embed.run(None, {"input_1": window[None, :, :, None]})[0].reshape(96)
+            got = runner.embed(window)
+            assert np.abs(got - expected).max() < 1e-4 * np.abs(expected).max(), path
+            compared += 1
+    assert compared >= 50
 
 
 def test_the_spotter_catches_real_stops_as_they_end(spotter: StopSpotter) -> None:
@@ -136,9 +165,10 @@ def test_damaged_models_are_a_setup_error_not_a_traceback(
     with pytest.raises(HearingSetupError, match="stop spotter"):
         StopSpotter()
     monkeypatch.undo()
-    (tmp_path / "melspectrogram.onnx").write_bytes(b"not a model")
-    (tmp_path / "embedding_model.onnx").write_bytes(b"not a model")
-    monkeypatch.setattr(stop_spotter, "MODELS", tmp_path)
+    from voicecoach.voice.hearing import speech_embedding
+
+    (tmp_path / "embedding.npz").write_bytes(b"not a model")
+    monkeypatch.setattr(speech_embedding, "MODEL_FILE", tmp_path / "embedding.npz")
     with pytest.raises(HearingSetupError, match="stop spotter"):
         StopSpotter()
 

@@ -122,8 +122,13 @@ def test_the_vocabulary_spells_words_and_bytes_as_whisper_does() -> None:
     stop, now, caf = vocabulary.word("Stop"), vocabulary.word("now"), vocabulary.word("caf")
     assert stop is not None and now is not None and caf is not None and stop != now
     assert vocabulary.word("dizzy") is None  # " dizz" + "y": two tokens
-    e_acute = [vocabulary.ids["Ã"], vocabulary.ids["©"]]
-    control = vocabulary.ids["<|endoftext|>"]
+    e_acute = [vocabulary.id("Ã"), vocabulary.id("©")]
+    control = vocabulary.id("<|endoftext|>")
+    assert None not in e_acute and control is not None
+    assert vocabulary.size == 51864 and control == 50256  # tiny.en's ids, as GPT-2's
+    assert [vocabulary.token(i) for i in (0, 50256, 51863)] == [
+        "!", "<|endoftext|>", "<|30.00|>"]
+    assert vocabulary.id("Ġnowhere-to-be-found") is None
     assert vocabulary.decode([stop, now, control]) == " Stop now"
     assert vocabulary.decode([caf, *e_acute]) == " café"
 

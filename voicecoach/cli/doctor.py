@@ -1,4 +1,4 @@
-"""`voicecoach doctor`: check the speech engine, sound devices, recogniser model and database."""
+"""`voicecoach doctor`: check the speech engine, sound devices, hearing and database."""
 
 from __future__ import annotations
 
@@ -67,10 +67,14 @@ def doctor(mic: str | None, speaker: str | None, seconds: float, no_sound: bool,
            db_path: Path | None, json_: bool) -> None:
     """Check that everything voicecoach needs works, and say what is wrong.
 
-    Renders and plays a test phrase, records a few seconds from the
-    microphone and reports its level, and checks the speech engine
-    (pyttsx3 with espeak-ng), PortAudio, the pocketsphinx model and the
-    database. Exit code 0 if all is well, 1 if something is broken.
+    Renders and plays a test phrase, lists the microphones that hear sound
+    (speak during the check to see which one picks you up), records a few
+    seconds from the microphone and reports its level, and checks the speech
+    engine (pyttsx3 with espeak-ng), PortAudio, the pocketsphinx and Whisper
+    models and the database. Then the whole recogniser hears a recorded
+    "stop", and what the microphone recorded: say "stop" while it records to
+    check that you are heard. Exit code 0 if all is well, 1 if something is
+    broken.
 
     \b
     voicecoach doctor
@@ -99,21 +103,23 @@ def _device_json(device: AudioDevice) -> dict[str, object]:
             "input": device.is_input, "output": device.is_output,
             "default_rate": device.default_rate,
             "default_input": device.is_default_input,
-            "default_output": device.is_default_output}
+            "default_output": device.is_default_output,
+            "hears_sound": device.hears_sound}
 
 
 def _print(checks: list[Check], devices: list[AudioDevice], broken: bool) -> None:
     console = Console()
     if devices:
         table = Table(title="Sound devices", title_justify="left")
-        for column in ("index", "name", "in", "out", "rate"):
+        for column in ("index", "name", "in", "out", "rate", "hears sound"):
             table.add_column(column)
         for d in devices:
             def mark(has: bool, default: bool) -> str:
                 return ("default" if default else "yes") if has else ""
             table.add_row(str(d.index), escape(d.name),
                           mark(d.is_input, d.is_default_input),
-                          mark(d.is_output, d.is_default_output), f"{d.default_rate}")
+                          mark(d.is_output, d.is_default_output), f"{d.default_rate}",
+                          {True: "yes", False: "no", None: ""}[d.hears_sound])
         console.print(table)
     for check in checks:
         style = STYLE[check.status]

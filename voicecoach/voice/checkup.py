@@ -12,11 +12,13 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from voicecoach.voice.devices import AudioDevice, AudioUnavailable, list_devices, open_portaudio
 
@@ -133,6 +135,23 @@ def check_portaudio() -> tuple[Check, list[AudioDevice]]:
                  f"{version}: {inputs} input and {outputs} output devices"), devices
 
 
+def check_microphones_hearing_sound(devices: list[AudioDevice]) -> Check:
+    """Marks each input in `devices` with whether it hears sound right now."""
+    from voicecoach.voice.devices import microphones_hearing_sound
+
+    hearing = microphones_hearing_sound()
+    devices[:] = [replace(d, hears_sound=d.index in hearing) if d.is_input else d
+                  for d in devices]
+    # Only a listing: a good microphone in a quiet room reads under SpeechRecognition's
+    # bar too, so hearing nothing is no fault (the microphone check measures the level).
+    names = [d.name for d in devices if d.hears_sound]
+    return Check("microphones hearing sound", Status.OK,
+                 ", ".join(names) if names else
+                 "none right now (a quiet room reads as silence: speak during the check "
+                 "to see which microphone picks you up)",
+                 data={"devices": [d.index for d in devices if d.hears_sound]})
+
+
 def check_speaker(device: str | int | None) -> Check:
     from voicecoach.voice.speaking import DeviceSpeaker, SpeakerUnavailable
 
@@ -161,7 +180,9 @@ def check_speaker(device: str | int | None) -> Check:
                  "heard it", data={"device": name})
 
 
-def check_microphone(device: str | int | None, seconds: float) -> Check:
+def check_microphone(device: str | int | None, seconds: float,
+                     recorded: list[bytes] | None = None) -> Check:
+    """Records `seconds` of the room (kept in `recorded`, for the hearing check)."""
     from voicecoach.voice.audio_in import (
         MicrophoneSource,
         MicrophoneUnavailable,
@@ -186,6 +207,8 @@ def check_microphone(device: str | int | None, seconds: float) -> Check:
     if not chunks:
         return Check("microphone", Status.FAIL, f"no audio came from '{name}'",
                      "try another one with --mic")
+    if recorded is not None:
+        recorded.extend(chunks)
     level = measure_noise(chunks)
     data = {"device": name, "rms": round(level.rms, 1), "dbfs": round(level.dbfs, 1),
             "peak": level.peak, "energy_threshold": round(level.energy_threshold, 1),
@@ -265,6 +288,47 @@ def check_judge_model() -> Check:
     return Check("judge model", Status.OK, detail)
 
 
+RECORDED_STOP = Path(__file__).parent / "hearing" / "models" / "recorded_stop.wav"
+"""A human voice saying "stop" (models/README.md says whose), for the hearing check."""
+
+
+def check_hearing(heard_from_microphone: list[bytes]) -> Check:
+    """The whole recogniser, as a session starts it, hears a recorded "stop"; and, if the
+    microphone check recorded the room, what it hears there (a user can say "stop")."""
+    from voicecoach.voice.hearing import Recogniser
+    from voicecoach.voice.hearing.errors import HearingSetupError
+    from voicecoach.voice.hearing.evaluate import hear_clip, speech_end
+    from voicecoach.voice.pcm import read_wav
+
+    try:
+        recogniser = Recogniser()
+    except HearingSetupError as exc:
+        return Check("hearing", Status.FAIL, f"the recogniser could not start: {exc}",
+                     "run scripts/setup.sh again (it reinstalls the models)")
+    try:
+        samples = read_wav(RECORDED_STOP)
+        detections = hear_clip(recogniser, samples)
+        heard = [d.word for d in detections]
+        stops = [d for d in detections if d.word == "stop"]
+        said: list[str] = []
+        if heard_from_microphone:
+            room = np.frombuffer(b"".join(heard_from_microphone), dtype="<i2")
+            said = [d.word for d in hear_clip(recogniser, room)]
+    finally:
+        recogniser.close()
+    if not stops:
+        return Check("hearing", Status.FAIL,
+                     f"a recorded 'stop' was not heard (heard: {', '.join(heard) or 'nothing'})",
+                     "run scripts/setup.sh again; if that does not help, report it as a bug",
+                     data={"heard": heard})
+    after = stops[0].t_end - speech_end(samples)
+    detail = f"heard a recorded 'stop' {1000 * max(0.0, after):.0f} ms after it ended"
+    if heard_from_microphone:
+        detail += f"; from the microphone: {', '.join(said) if said else 'no command'}"
+    return Check("hearing", Status.OK, detail,
+                 data={"stop_after_ms": round(1000 * after), "microphone_heard": said})
+
+
 def check_database(path: Path) -> Check:
     if path.exists():
         if not path.is_file():
@@ -312,8 +376,12 @@ def run_checks(*, mic: str | int | None, speaker: str | int | None, db_path: Pat
 
     audio = guarded("sound system", portaudio)
     checks.append(audio)
+    if sound and audio.status is not Status.FAIL:
+        checks.append(guarded("microphones hearing sound",
+                              lambda: check_microphones_hearing_sound(devices)))
+    recorded: list[bytes] = []
     for name, fn in (("speaker", lambda: check_speaker(speaker)),
-                     ("microphone", lambda: check_microphone(mic, seconds))):
+                     ("microphone", lambda: check_microphone(mic, seconds, recorded))):
         if not sound:
             checks.append(Check(name, Status.SKIPPED, "skipped (--no-sound)"))
         elif audio.status is Status.FAIL:
@@ -322,5 +390,6 @@ def run_checks(*, mic: str | int | None, speaker: str | int | None, db_path: Pat
             checks.append(guarded(name, fn))
     checks.append(guarded("recogniser model", check_recogniser_model))
     checks.append(guarded("judge model", check_judge_model))
+    checks.append(guarded("hearing", lambda: check_hearing(recorded)))
     checks.append(guarded("database", lambda: check_database(db_path)))
     return checks, devices

@@ -2,7 +2,9 @@
 
 The list and its indices are the ones SpeechRecognition's
 `Microphone.list_microphone_names()` shows (it asks PyAudio too); reading
-them here keeps the ALSA/JACK noise handlers in place first.
+them here keeps the ALSA/JACK noise handlers in place first and gives each
+device's host API, channels and rate beside its name. Which microphones hear
+sound right now is SpeechRecognition's `Microphone.list_working_microphones()`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class AudioDevice:
     """The device's native sample rate (hertz)."""
     is_default_input: bool = False
     is_default_output: bool = False
+    hears_sound: bool | None = None
+    """An input that heard sound when last tried; None: not tried (an output, or no test)."""
 
     @property
     def is_input(self) -> bool:
@@ -88,6 +92,19 @@ def list_devices(pa: pyaudio.PyAudio) -> list[AudioDevice]:
             default_rate=int(info["defaultSampleRate"]),
             is_default_input=index == default_in, is_default_output=index == default_out))
     return devices
+
+
+def microphones_hearing_sound() -> set[int]:
+    """The indices of the input devices that hear sound right now.
+
+    SpeechRecognition opens each in turn, reads 1024 frames and keeps those whose
+    debiased RMS is over 30 (a muted or unplugged input reads as digital silence);
+    a device that will not open (busy, output only) is left out.
+    """
+    silence_native_audio_noise()
+    import speech_recognition
+
+    return set(speech_recognition.Microphone.list_working_microphones())
 
 
 def find_device(pa: pyaudio.PyAudio, spec: str | int | None,

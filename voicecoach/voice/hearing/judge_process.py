@@ -73,14 +73,14 @@ class JudgeProcess:
 
     def __init__(self, settings: HearingSettings) -> None:
         self._timeout_s = settings.judge_timeout_s
+        # CTranslate2 is left to pick Intel MKL's kernels on an Intel CPU: readings of
+        # 19 ms instead of oneDNN's 27 (CT2_USE_MKL=0), for 16 MB more memory, measured
+        # here. A "stop" waits for two readings: on oneDNN's the latency bench printed a
+        # p95 of 56 ms and a cut of 45 ms, on MKL's the README's figures.
         self._process = subprocess.Popen(
             [sys.executable, "-m", "voicecoach.voice.hearing.judge_worker",
              settings.whisper_model],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            # CTranslate2's oneDNN kernels rather than Intel MKL's: measured here, the model
-            # then holds 83 MB once it has read speech instead of 99 (65 instead of 86
-            # before), for readings of 27 ms instead of 19.
-            env={**os.environ, "CT2_USE_MKL": "0"},
             # Its own session: the Ctrl-C that means "come up" is the parent's to handle,
             # and the judge must go on hearing through it.
             start_new_session=True)
