@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -31,6 +33,10 @@ HOP_SAMPLES = 160
 """...and one starts every 10 ms."""
 LN_10 = np.float32(2.3025851249694824)
 """The export divides by ln 10 as this float32: kept, so that the decibels match it."""
+
+
+Layer = Callable[[np.ndarray], np.ndarray]
+"""One layer of the network: a (channels, height, width) array in, another out."""
 
 
 @dataclass(frozen=True)
@@ -56,27 +62,8 @@ class SpeechEmbedding:
         self._mel_filters = arrays["mel_filters"]
         self._mel_floor = arrays["mel_floor"]
         self._top_db = arrays["top_db"]
-        self._layers: list[tuple[str, object]] = []
-        for layer in json.loads(str(arrays["layers"])):
-            op = layer["op"]
-            if op == "conv":
-                weight = arrays[f"{layer['name']}_w"]
-                out, _, kh, kw = weight.shape
-                self._layers.append((op, _Conv(
-                    weight.transpose(0, 2, 3, 1).reshape(out, -1).copy(),
-                    arrays[f"{layer['name']}_b"][:, None], (kh, kw), int(layer["pad_w"]))))
-            elif op == "affine":
-                self._layers.append((op, (arrays[f"{layer['name']}_scale"][:, None, None],
-                                          arrays[f"{layer['name']}_shift"][:, None, None])))
-            elif op in ("max", "leaky"):
-                value = np.float32(layer["value" if op == "max" else "alpha"])
-                self._layers.append((op, value))
-            elif op == "pool":
-                self._layers.append((op, tuple(layer["size"])))
-            elif op == "input":
-                self._layers.append((op, int(layer["pad_w"])))
-            else:
-                raise ValueError(f"{path}: a layer this runner does not know: {op}")
+        # Each layer is read once, here, into the function that applies it.
+        self._layers = [_layer(spec, arrays, path) for spec in json.loads(str(arrays["layers"]))]
 
     def spectrogram(self, audio: np.ndarray) -> np.ndarray:
         """(frames, 32) decibels for every whole 512-sample window 160 samples apart,
@@ -92,21 +79,40 @@ class SpeechEmbedding:
     def embed(self, spectrogram: np.ndarray) -> np.ndarray:
         """76 spectrogram frames (76, 32) -> the embedding (96,)."""
         x = spectrogram.astype(np.float32, copy=False)[None]  # (channels, height, width)
-        for op, arg in self._layers:
-            if op == "conv":
-                x = _convolve(x, arg)  # type: ignore[arg-type]
-            elif op == "affine":
-                scale, shift = arg  # type: ignore[misc]
-                x = x * scale + shift
-            elif op == "max":
-                x = np.maximum(x, arg)
-            elif op == "leaky":
-                x = np.maximum(x, x * arg)  # alpha < 1
-            elif op == "pool":
-                x = _pool(x, arg)  # type: ignore[arg-type]
-            elif op == "input":
-                x = np.pad(x, ((0, 0), (0, 0), (arg, arg)))  # type: ignore[arg-type]
+        for layer in self._layers:
+            x = layer(x)
         return x.reshape(-1)
+
+
+def _layer(spec: dict[str, Any], arrays: dict[str, np.ndarray], path: Path) -> Layer:
+    """The function for one layer of the exported chain (its weights bound in)."""
+    op = spec["op"]
+    if op == "conv":
+        weight = arrays[f"{spec['name']}_w"]
+        out, _, kh, kw = weight.shape
+        conv = _Conv(weight.transpose(0, 2, 3, 1).reshape(out, -1).copy(),
+                     arrays[f"{spec['name']}_b"][:, None], (kh, kw), int(spec["pad_w"]))
+        return functools.partial(_convolve, conv=conv)
+    if op == "affine":
+        scale = arrays[f"{spec['name']}_scale"][:, None, None]
+        shift = arrays[f"{spec['name']}_shift"][:, None, None]
+        return lambda x: x * scale + shift
+    if op == "max":
+        floor = np.float32(spec["value"])
+        return lambda x: np.maximum(x, floor)
+    if op == "leaky":
+        alpha = np.float32(spec["alpha"])
+        return lambda x: np.maximum(x, x * alpha)  # alpha < 1
+    if op == "pool":
+        return functools.partial(_pool, size=tuple(spec["size"]))
+    if op == "input":
+        return functools.partial(_pad_width, by=int(spec["pad_w"]))
+    raise ValueError(f"{path}: a layer this runner does not know: {op}")
+
+
+def _pad_width(x: np.ndarray, by: int) -> np.ndarray:
+    """Zeros on both sides of the width axis."""
+    return np.pad(x, ((0, 0), (0, 0), (by, by)))
 
 
 def _pool(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -121,7 +127,7 @@ def _pool(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _convolve(x: np.ndarray, conv: _Conv) -> np.ndarray:
     if conv.pad_w:
-        x = np.pad(x, ((0, 0), (0, 0), (conv.pad_w, conv.pad_w)))
+        x = _pad_width(x, conv.pad_w)
     kh, kw = conv.kernel
     _, h, w = x.shape
     oh, ow = h - kh + 1, w - kw + 1
