@@ -7,7 +7,6 @@ wrong, a hint for fixing it. Checks never raise: a doctor that crashes is no hel
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import tempfile
 import time
@@ -228,36 +227,21 @@ def check_microphone(device: str | int | None, seconds: float,
 
 
 def check_recogniser_model() -> Check:
+    """pocketsphinx, loaded as a session loads it: its English model, our words (every one
+    looked up, with the pronunciations of our own) and one grammar per mode."""
     try:
-        import pocketsphinx
+        from voicecoach.voice.hearing.decoder import SphinxDecoder
     except ImportError as exc:
         return Check("recogniser model", Status.FAIL, f"pocketsphinx is not installed ({exc})",
                      "pip install pocketsphinx")
     from voicecoach.session.commands import VOCABULARY
+    from voicecoach.voice.hearing.errors import HearingSetupError
 
-    model = Path(pocketsphinx.get_model_path())
-    needed = [model / "en-us" / "en-us", model / "en-us" / "cmudict-en-us.dict"]
-    missing = [str(p) for p in needed if not p.exists()]
-    if missing:
-        return Check("recogniser model", Status.FAIL,
-                     f"pocketsphinx's English model is incomplete: missing {', '.join(missing)}",
-                     "reinstall pocketsphinx: pip install --force-reinstall pocketsphinx")
-    words = set()
-    with (model / "en-us" / "cmudict-en-us.dict").open(encoding="utf-8") as dictionary:
-        for line in dictionary:
-            words.add(line.split(" ", 1)[0])
-    absent = sorted(w for w in VOCABULARY if w not in words)
-    if absent:
-        return Check("recogniser model", Status.FAIL,
-                     f"command words missing from the dictionary: {', '.join(absent)}",
-                     "reinstall pocketsphinx")
     started = time.monotonic()
     try:
-        pocketsphinx.Decoder(keyphrase="stop", kws_threshold=1e-20, lm=None,
-                             logfn=os.devnull)
-    except (RuntimeError, ValueError) as exc:
-        return Check("recogniser model", Status.FAIL,
-                     f"pocketsphinx cannot load its English model: {exc}",
+        SphinxDecoder()
+    except HearingSetupError as exc:
+        return Check("recogniser model", Status.FAIL, str(exc),
                      "reinstall pocketsphinx: pip install --force-reinstall pocketsphinx")
     return Check("recogniser model", Status.OK,
                  f"pocketsphinx {metadata.version('pocketsphinx')}: the English model loads in "
