@@ -96,11 +96,20 @@ def find(haystack: np.ndarray, needle: np.ndarray) -> int:
     return int(np.argmax(corr[: len(haystack)]))
 
 
+def start_command(*args: str, events: Path, db: Path) -> list[str]:
+    """`voicecoach start` on the bench's program, the pain given and no checklist, its
+    events written to `events`; `args` say where it hears and speaks."""
+    return [sys.executable, "-m", "voicecoach", "start", *args, "--events", str(events),
+            "--program", str(PROGRAM), "--pain", "3", "--no-checklist", "--db", str(db)]
+
+
+def bench_env(work: Path) -> dict[str, str]:
+    return {**os.environ, "VOICECOACH_HOME": str(work / "home")}
+
+
 def session_command(in_wav: Path, work: Path, *more: str) -> list[str]:
-    return [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
-            "--audio-out", str(work / "out.wav"), "--events", str(work / "ev.jsonl"),
-            "--program", str(PROGRAM), "--pain", "3", "--no-checklist",
-            "--db", str(work / "bench.db"), *more]
+    return start_command("--audio-in", str(in_wav), "--audio-out", str(work / "out.wav"),
+                         *more, events=work / "ev.jsonl", db=work / "bench.db")
 
 
 def prompt_spans(work: Path) -> list[tuple[float, float]]:
@@ -109,8 +118,7 @@ def prompt_spans(work: Path) -> list[tuple[float, float]]:
     session's timers run from its start, so every trial's prompts fall at these times."""
     in_wav = work / "in.wav"
     write_wav(in_wav, make_input(np.zeros(0, dtype=np.int16), 0, 12.0, seed=11))
-    env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
-    subprocess.run(session_command(in_wav, work, "--fast"), env=env, check=True,
+    subprocess.run(session_command(in_wav, work, "--fast"), env=bench_env(work), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
     out = np.abs(read_wav(work / "out.wav").astype(np.int32))
     starts = [e["t"] for e in map(json.loads, (work / "ev.jsonl").read_text().splitlines())
@@ -125,8 +133,7 @@ def prompt_spans(work: Path) -> list[tuple[float, float]]:
 
 def run_voicecoach(in_wav: Path, work: Path) -> tuple[list[dict], np.ndarray]:
     out_wav, events = work / "out.wav", work / "ev.jsonl"
-    env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
-    proc = subprocess.Popen(session_command(in_wav, work), env=env,
+    proc = subprocess.Popen(session_command(in_wav, work), env=bench_env(work),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     try:
@@ -217,11 +224,8 @@ def measure_idle(work: Path, word: np.ndarray, seconds: float = 12.0) -> tuple[f
     write_wav(in_wav, quiet)
     events = work / "quiet.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
-         "--events", str(events), "--program", str(PROGRAM), "--pain", "3",
-         "--no-checklist", "--db", str(work / "quiet.db")],
-        env={**os.environ, "VOICECOACH_HOME": str(work / "home")},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start_command("--audio-in", str(in_wav), events=events, db=work / "quiet.db"),
+        env=bench_env(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return _listening(proc, events, seconds)
 
 
@@ -240,10 +244,8 @@ def measure_idle_live(work: Path, word: np.ndarray, seconds: float = 12.0) -> tu
     events = work / "live.jsonl"
     with PulseServer(work / "pulse") as server:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "voicecoach", "start", "--mic", "pulse", "--events",
-             str(events), "--program", str(PROGRAM), "--pain", "3", "--no-checklist",
-             "--db", str(db)],
-            env={**os.environ, **server.client_env(), "VOICECOACH_HOME": str(work / "home")},
+            start_command("--mic", "pulse", events=events, db=db),
+            env={**bench_env(work), **server.client_env()},
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for(events, '"session_start"', proc)
         server.play_into_mic(word).wait(timeout=10)
