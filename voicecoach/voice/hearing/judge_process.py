@@ -1,6 +1,6 @@
 """The judge (Whisper, whisper_reader.py) in a process of its own.
 
-A reading holds the judge for about 15 ms of CPU; in a child process it runs on
+A reading holds the judge for about 20 ms of CPU; in a child process it runs on
 the other core while the session's microphone reader and speaker go on, and a
 judge that dies or hangs is seen as exactly that (JudgeFailed, which the
 session turns into "recogniser lost": the return upright) rather than as a

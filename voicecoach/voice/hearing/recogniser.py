@@ -12,7 +12,7 @@ Design (one pipeline, used live and by `voicecoach eval`):
    first 0.1 s pause, and the segment's close (a 0.3 s pause) each have the
    judge read the segment so far.
 3. The judge says *what* was said: Whisper tiny.en (whisper_reader.py), in a
-   process of its own (judge_process.py), reads the segment in about 15 ms.
+   process of its own (judge_process.py), reads the segment in about 20 ms.
    A reading says "stop" outright when Whisper writes it or finds it likely
    enough; it says "maybe" when the spotter fired and Whisper nods faintly, and
    two of those in one segment are a stop (settings.StopRule). An answer (a

@@ -134,13 +134,13 @@ class HearingSettings:
 
     max_reads_per_segment: int = 8
     """Readings of one segment by the judge, at most (count): a segment lasts 3 s at most,
-    a reading takes about 15 ms, and talk that keeps the spotter near its threshold must
+    a reading takes about 20 ms, and talk that keeps the spotter near its threshold must
     not keep the judge busy."""
 
     judge_timeout_s: float = 3.0
     """A reading unanswered this long means the recogniser hung (seconds): the session
     treats it as a lost recogniser and brings the user up, as nothing they say can be heard
-    until it answers. A reading takes about 15 ms, so a machine a hundred times slower than
+    until it answers. A reading takes about 20 ms, so a machine a hundred times slower than
     usual still passes. Offline tools (eval) set it far longer: there a machine that is
     only very busy must not end the run."""
 

@@ -4,7 +4,7 @@ pocketsphinx and the stop spotter know when a word may have been said; what
 they cannot do well is tell our words from the rest of English. Whisper, trained
 on a very large amount of real speech, can. Run on the few seconds of a speech
 segment (not its usual 30 s window: the encoder's cost grows with the window,
-and a 4 s window takes about 15 ms on one core), one step of its decoder gives
+and a 4 s window takes about 20 ms on one core), one step of its decoder gives
 the probability of every word of the vocabulary being the first word said, and
 a few more steps its transcript.
 
