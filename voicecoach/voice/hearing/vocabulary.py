@@ -8,6 +8,7 @@ onto these words.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from voicecoach.session.commands import NUMBER_WORDS, STOP_SYNONYMS
@@ -96,14 +97,21 @@ def jsgf(mode: str) -> str:
     return f"#JSGF V1.0;\ngrammar hear_{mode};\npublic <command> = {words};\n"
 
 
+@functools.cache
+def _spoken_forms() -> dict[str, str]:
+    """Each spoken form ("how long", "7") -> its vocabulary word: built once, as every
+    closing reading of a segment asks."""
+    forms = {w.name.replace("_", " "): w.canonical for w in all_words()}
+    forms.update({str(value): word for word, value in NUMBER_WORDS.items()})
+    return forms
+
+
 def spoken_word(words: list[str]) -> str | None:
     """A transcript's words (lower case, no punctuation) as one vocabulary word: the whole
     transcript must be one of the spoken forms listened for ("how long", "7", "yeah"), said
     once or repeated. Anything longer or else is not a command."""
-    forms = {w.name.replace("_", " "): w.canonical for w in all_words()}
-    forms.update({str(value): word for word, value in NUMBER_WORDS.items()})
     text = " ".join(words)
-    for form, word in forms.items():
+    for form, word in _spoken_forms().items():
         if text == form or (words and set(words) == {form}):
             return word
     return None
