@@ -17,7 +17,10 @@ then runs `voicecoach eval` (the live recogniser, with the plain
 - every clip, listening for anything ("stop" recall, false accepts);
 - the number clips, listening for a number as after a pain question (top-1);
 - each noisy set ("stop" recall in noise);
-- the continuous talk (false "stop" per hour).
+- the continuous talk (false "stop" per hour);
+- with --game-talk DIR, two hours of a voiced game's talk without "stop" (false
+  "stop" per hour on more talk than the set holds) and the "stop" clips through
+  the game's channel (scripts/make_game_talk.py).
 
 It prints one table, the figures against the targets, and writes the full
 reports as JSON beside the audio.
@@ -124,6 +127,17 @@ def table(out: Path, snrs: list[int], noises: list[str]) -> list[tuple[str, str,
             rows.append((f"'stop' recall, {kind} at {snr} dB SNR",
                          *both(report(f"{kind}-{snr}db"), stop_recall),
                          ">= 90%" if snr == 10 else ""))
+    channel = report("stop-game-channel")
+    if channel:
+        rows.append(("'stop' recall through the game's 11 kHz MP3 channel",
+                     *both(channel, stop_recall), ""))
+    game = report("game-talk")
+    if game:
+        minutes = f"{60 * game['no_command_hours']:.0f} min"
+        rows.append((f"false 'stop' per hour of game talk ({minutes})",
+                     *both(game, lambda b: f"{b.get('false_stops_per_hour') or 0:.1f}"), "<= 2"))
+        rows.append(("false accepts of any word per hour of game talk",
+                     *both(game, lambda b: f"{b.get('false_accepts_per_hour') or 0:.1f}"), ""))
     talk = report("talk")
     minutes = f"{60 * talk['no_command_hours']:.0f} min" if talk else "not run"
     rows.append((f"false 'stop' per hour of talk ({minutes})",
@@ -146,6 +160,10 @@ def main() -> int:
     parser.add_argument("--spotter-folds", type=Path, metavar="DIR",
                         help="hear each half of the voices with the stop spotter's classifier "
                              "fitted without it (fit_stop_spotter.py --fold-models DIR)")
+    parser.add_argument("--game-talk", type=Path, metavar="DIR",
+                        help="also hear hours of talk without 'stop' from a voiced game, and "
+                             "'stop' through its channel (scripts/make_game_talk.py --out DIR "
+                             "--channel-copy SOURCE/manifest.csv)")
     parser.add_argument("--only", nargs="*", metavar="SET", default=None,
                         help="run just these sets (clean, numbers, talk, babble-10db, ...), "
                              "e.g. one share in each of two processes on the same --out; "
@@ -182,6 +200,10 @@ def main() -> int:
     if not (out / "talk" / "manifest.csv").exists():
         subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
                         str(manifest), "--out", str(out / "talk")], check=True)
+    if args.game_talk and not (out / "game-talk" / "manifest.csv").exists():
+        subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
+                        str(args.game_talk / "manifest.csv"), "--out", str(out / "game-talk")],
+                       check=True)
     numbers = subset(manifest, out / "numbers" / "manifest.csv",
                      lambda r: r["label"] in NUMBER_WORDS)
 
@@ -205,6 +227,11 @@ def main() -> int:
             sets[f"{kind}-{snr}db"] = (out / "noisy" / f"{kind}-{snr}db" / "manifest.csv", "any",
                                        source_voices)
     sets["talk"] = (out / "talk" / "manifest.csv", "any", [])
+    if args.game_talk:
+        channel = args.game_talk / "stop-channel" / "manifest.csv"
+        sets["stop-game-channel"] = (channel, "any", manifest_voices(channel))
+        # The game's voices were never in the spotter's training: no folds needed.
+        sets["game-talk"] = (out / "game-talk" / "manifest.csv", "any", [])
     unknown = set(args.only or []) - set(sets)
     if unknown:
         parser.error(f"no set named {', '.join(sorted(unknown))}; sets: {', '.join(sets)}")
@@ -212,7 +239,7 @@ def main() -> int:
         if args.only is not None and name not in args.only:
             continue
         clips = read_manifest(set_manifest)
-        if args.spotter_folds is None:
+        if args.spotter_folds is None or name == "game-talk":
             parts = [(clips, HearingSettings())]
         else:
             parts = []

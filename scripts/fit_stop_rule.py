@@ -17,7 +17,9 @@ the spotter fitted without them.
 Then each candidate rule is applied to the readings, and printed: "stop"
 recall (clean, babble, fan), false stops in the no-command clips, and false
 stops per hour of talk, each counted once per segment. With --readings FILE
-the readings are kept and read back by the next run.
+the readings are kept and read back by the next run. With --game-talk GAME the
+game's talk (false stops per hour, each half of it apart, so that a rule chosen on
+one half is measured on the other) and the "stop" clips through its channel join in.
 """
 
 from __future__ import annotations
@@ -63,10 +65,11 @@ class ClipReadings:
     readings: list[Seen]
 
 
-def hear_fold(job: tuple[int, list[tuple[str, str, str, Path]], Path]) -> list[ClipReadings]:
+def hear_fold(job: tuple[int, list[tuple[str, str, str, Path]], str]) -> list[ClipReadings]:
+    """Hear one share of the clips; spotter_model "" is the shipped classifier."""
     fold, clips, spotter_model = job
     never = StopRule(spotter=2.0, with_spotter=2.0, alone=2.0, agree=sys.maxsize)
-    settings = replace(HearingSettings(), spotter_model=str(spotter_model), stop_rule=never,
+    settings = replace(HearingSettings(), spotter_model=spotter_model, stop_rule=never,
                        judge_timeout_s=OFFLINE_JUDGE_TIMEOUT_S)
     out: list[ClipReadings] = []
     with Recogniser(settings) as recogniser:
@@ -102,8 +105,25 @@ def collect(manifest: Path, sets: Path, folds: Path) -> list[ClipReadings]:
         for clip in read_manifest(sets / f"talk-fold-{fold}" / "manifest.csv"):
             jobs[fold].append(("talk", NO_COMMAND, "", clip.path))
     with Pool(FOLDS) as pool:
-        parts = pool.map(hear_fold, [(k, jobs[k], folds / f"fold-{k}.npz")
+        parts = pool.map(hear_fold, [(k, jobs[k], str(folds / f"fold-{k}.npz"))
                                      for k in range(FOLDS)])
+    return [clip for part in parts for clip in part]
+
+
+def collect_game(sets: Path, folds: Path, game: Path) -> list[ClipReadings]:
+    """The game's talk (SETS/game-talk, from eval_dev_set.py --game-talk GAME) in two halves,
+    alternate minutes, heard with the shipped spotter (no game voice was fitted), and
+    GAME's "stop" clips through the game's channel, by voice folds as the eval."""
+    talk = read_manifest(sets / "game-talk" / "manifest.csv")
+    jobs = [(half, [(f"game-talk-{'AB'[half]}", NO_COMMAND, "", clip.path)
+                    for clip in talk[half::2]], "") for half in range(2)]
+    channel = game / "stop-channel" / "manifest.csv"
+    pairs = list(zip(read_manifest(channel), manifest_voices(channel), strict=True))
+    for fold in range(FOLDS):
+        jobs.append((2 + fold, [("stop-game-channel", c.label, v, c.path) for c, v in pairs
+                                if speaker_fold(v) == fold], str(folds / f"fold-{fold}.npz")))
+    with Pool(2) as pool:
+        parts = pool.map(hear_fold, jobs)
     return [clip for part in parts for clip in part]
 
 
@@ -125,9 +145,14 @@ def measure(clips: list[ClipReadings], rule: StopRule) -> dict[str, float]:
         others = [c for c in mine if c.label == NO_COMMAND]
         result[f"{name} recall"] = sum(stops_taken(c, rule) > 0 for c in stops) / len(stops)
         result[f"{name} false"] = sum(stops_taken(c, rule) for c in others)
-    talk = [c for c in clips if c.set_name == "talk"]
-    hours = sum(c.seconds for c in talk) / 3600
-    result["talk false/h"] = sum(stops_taken(c, rule) for c in talk) / hours
+    for name in ("talk", "game-talk-A", "game-talk-B"):
+        talk = [c for c in clips if c.set_name == name]
+        if talk:
+            hours = sum(c.seconds for c in talk) / 3600
+            result[f"{name} false/h"] = sum(stops_taken(c, rule) for c in talk) / hours
+    channel = [c for c in clips if c.set_name == "stop-game-channel"]
+    if channel:
+        result["channel recall"] = sum(stops_taken(c, rule) > 0 for c in channel) / len(channel)
     return result
 
 
@@ -137,13 +162,18 @@ def main() -> None:
     parser.add_argument("--sets", type=Path, required=True)
     parser.add_argument("--spotter-folds", type=Path, required=True)
     parser.add_argument("--readings", type=Path)
+    parser.add_argument("--game-talk", type=Path, metavar="GAME",
+                        help="also the game's talk in SETS/game-talk and the 'stop' clips "
+                             "through its channel in GAME (make_game_talk.py --out GAME)")
     args = parser.parse_args()
     if args.readings is not None and args.readings.exists():
         clips = pickle.loads(args.readings.read_bytes())
     else:
         clips = collect(args.manifest, args.sets, args.spotter_folds)
-        if args.readings is not None:
-            args.readings.write_bytes(pickle.dumps(clips))
+    if args.game_talk and not any(c.set_name.startswith("game-talk") for c in clips):
+        clips += collect_game(args.sets, args.spotter_folds, args.game_talk)
+    if args.readings is not None:
+        args.readings.write_bytes(pickle.dumps(clips))
     shipped = HearingSettings().stop_rule
     grid = [StopRule(spotter=s, with_spotter=w, alone=a, agree=n)
             for s, w, a, n in itertools.product((0.5, 0.7, 0.9), (0.001, 0.002, 0.005),
