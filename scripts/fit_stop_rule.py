@@ -110,13 +110,13 @@ def collect(manifest: Path, sets: Path, folds: Path) -> list[ClipReadings]:
     return [clip for part in parts for clip in part]
 
 
-def collect_game(sets: Path, folds: Path, game: Path) -> list[ClipReadings]:
+def collect_game(sets: Path, folds: Path, game: Path, spotter: str) -> list[ClipReadings]:
     """The game's talk (SETS/game-talk, from eval_dev_set.py --game-talk GAME) in two halves,
-    alternate minutes, heard with the shipped spotter (no game voice was fitted), and
+    alternate minutes, heard with `spotter` ("": the shipped one), and
     GAME's "stop" clips through the game's channel, by voice folds as the eval."""
     talk = read_manifest(sets / "game-talk" / "manifest.csv")
     jobs = [(half, [(f"game-talk-{'AB'[half]}", NO_COMMAND, "", clip.path)
-                    for clip in talk[half::2]], "") for half in range(2)]
+                    for clip in talk[half::2]], spotter) for half in range(2)]
     channel = game / "stop-channel" / "manifest.csv"
     pairs = list(zip(read_manifest(channel), manifest_voices(channel), strict=True))
     for fold in range(FOLDS):
@@ -165,13 +165,18 @@ def main() -> None:
     parser.add_argument("--game-talk", type=Path, metavar="GAME",
                         help="also the game's talk in SETS/game-talk and the 'stop' clips "
                              "through its channel in GAME (make_game_talk.py --out GAME)")
+    parser.add_argument("--game-spotter", type=Path, metavar="FILE",
+                        help="the stop spotter's classifier for the game's talk (default: the "
+                             "shipped one; fit_stop_spotter.py --game-talk --out FILE learns "
+                             "its half A)")
     args = parser.parse_args()
     if args.readings is not None and args.readings.exists():
         clips = pickle.loads(args.readings.read_bytes())
     else:
         clips = collect(args.manifest, args.sets, args.spotter_folds)
     if args.game_talk and not any(c.set_name.startswith("game-talk") for c in clips):
-        clips += collect_game(args.sets, args.spotter_folds, args.game_talk)
+        clips += collect_game(args.sets, args.spotter_folds, args.game_talk,
+                              str(args.game_spotter or ""))
     if args.readings is not None:
         args.readings.write_bytes(pickle.dumps(clips))
     shipped = HearingSettings().stop_rule

@@ -4,6 +4,7 @@
     python scripts/fit_stop_spotter.py SOURCE/manifest.csv --sets SETS
         [--noisy babble-10db fan-10db] [--fold-models SETS/spotter-folds]
         [--embeddings FILE] [--out voicecoach/voice/hearing/models/stop_spotter.npz]
+        [--game-talk]
 
 Every clip is heard as `voicecoach eval` hears it (its own room tone around
 it) through the same EmbeddingStream the live spotter uses, one embedding per
@@ -22,18 +23,25 @@ clips that fire and false stops per hour of talk, at a few thresholds. Then it
 fits on everything and writes the shipped classifier; with --fold-models DIR
 also the two fold models (fold-0.npz, fold-1.npz) for `eval_dev_set.py
 --spotter-folds DIR`. With --embeddings FILE the embeddings are kept and read
-back by the next run.
+back by the next run. With --game-talk, half A of a voiced game's talk
+(SETS/game-talk, alternate minutes) is learnt as more negatives by every model,
+and the spotter's firings per hour on half B, which none learnt, are printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import pickle
 from multiprocessing import Pool
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread per worker, set before numpy loads (as voicecoach/__init__.py does, which
+# loads after numpy here): two workers' spinning OpenBLAS threads on two cores made the
+# embeddings some thirty times slower (3.4 minutes for a minute of talk instead of 6 s).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 from voicecoach.voice.hearing.evaluate import PAD_S, padded, speaker_fold, speech_end, voice
 from voicecoach.voice.hearing.stop_spotter import (
@@ -53,6 +61,8 @@ CLEAR_OF_WORD_S = 0.35
 """Steps of a "stop" clip ending this long before its word's end are negatives (seconds)."""
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 FOLDS = 2
+GAME_FIT, GAME_HELD_OUT = -1, -2
+"""Fold marks of the game's talk (--game-talk): half A learnt by every model, half B by none."""
 
 _stream: EmbeddingStream | None = None
 
@@ -178,6 +188,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=CLASSIFIER_FILE)
     parser.add_argument("--fold-models", type=Path)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--game-talk", action="store_true",
+                        help="also learn from half A of the game's talk (SETS/game-talk, from "
+                             "eval_dev_set.py --game-talk), and measure on half B")
     args = parser.parse_args()
 
     rows = read_rows(args.manifest)
@@ -200,6 +213,13 @@ def main() -> None:
         folder = args.sets / f"talk-fold-{fold}"
         talk_jobs += [((str(folder / r["path"]), False), fold)
                       for r in read_rows(folder / "manifest.csv")]
+    if args.game_talk:
+        # Fold GAME_FIT is never a held-out fold, so half A is learnt by every model; half B
+        # (GAME_HELD_OUT) by none.
+        folder = args.sets / "game-talk"
+        game = read_rows(folder / "manifest.csv")
+        talk_jobs += [((str(folder / r["path"]), False), GAME_FIT) for r in game[0::2]]
+        talk_jobs += [((str(folder / r["path"]), False), GAME_HELD_OUT) for r in game[1::2]]
     steps = decode(jobs + [j for j, _ in talk_jobs], args.jobs, args.embeddings)
 
     word_ends = [PAD_S + speech_end(read_wav(args.manifest.parent / r["path"]))
@@ -207,12 +227,14 @@ def main() -> None:
     streams = [Stream(steps[n], rows[i]["label"], word_ends[i],
                       speaker_fold(voice(rows[i])), groups[n])
                for n, i in enumerate(clip_of)]
-    streams += [Stream(steps[len(jobs) + n], "_", 0.0, fold, "talk")
+    talk_group = {GAME_FIT: "game-talk-A", GAME_HELD_OUT: "game-talk-B"}
+    streams += [Stream(steps[len(jobs) + n], "_", 0.0, fold, talk_group.get(fold, "talk"))
                 for n, (_, fold) in enumerate(talk_jobs)]
+    learnt = [s for s in streams if s.fold != GAME_HELD_OUT]
 
     scored: list[tuple[Stream, np.ndarray]] = []
     for fold in range(FOLDS):
-        model = fit(*examples([s for s in streams if s.fold != fold]))
+        model = fit(*examples([s for s in learnt if s.fold != fold]))
         if args.fold_models is not None:
             args.fold_models.mkdir(parents=True, exist_ok=True)
             model.save(args.fold_models / f"fold-{fold}.npz")
@@ -245,7 +267,18 @@ def main() -> None:
                 line += f"; false stops in talk {talk_fires / talk_hours:.1f}/h"
             print(line)
 
-    fit(*examples(streams)).save(args.out)
+    shipped = fit(*examples(learnt))
+    held_out = [s for s in streams if s.group == "game-talk-B" and len(s.ends)]
+    if held_out:
+        hours = sum(s.ends[-1] for s in held_out) / 3600
+        before = StopClassifier.load(args.out) if args.out.exists() else None
+        print(f"\ngame talk, half B ({hours * 60:.0f} min), never learnt: spotter firings "
+              f"per hour, this fit{' (and the one in ' + str(args.out) + ')' if before else ''}")
+        for threshold in THRESHOLDS:
+            fires = [sum(firings(model.scores(s.features), s.ends, threshold) for s in held_out)
+                     for model in (shipped, before) if model is not None]
+            print(f"  {threshold:.2f}: " + " ".join(f"{f / hours:.1f}/h" for f in fires))
+    shipped.save(args.out)
     print(f"\nwrote {args.out}")
 
 
