@@ -205,6 +205,8 @@ def main() -> int:
     parser.add_argument("--channel-copy", type=Path, metavar="MANIFEST",
                         help="also put MANIFEST's 'stop' clips through the game's channel")
     args = parser.parse_args()
+    if args.deb is not None and not args.deb.is_file():
+        parser.error(f"no such file: {args.deb}")
     try:
         check_sox()
         args.out.mkdir(parents=True, exist_ok=True)
