@@ -43,12 +43,18 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.voice.hearing.whisper_reader import Vocabulary, log_mel, model_dir
+from voicecoach.voice.hearing.whisper_reader import WhisperReader, words
 from voicecoach.voice.pcm import read_wav
 
 PACKAGE = "flight-of-the-amazon-queen"
 DATA_FILE = "usr/share/scummvm/flight-of-the-amazon-queen/queen.1c"
 GAME_RATE = 11025
+RATE = 16000
+SOX = ["sox", "-V1", "-R"]
+"""sox, quiet and repeatable: its dither is seeded the same on every run, so the same
+package makes the same talk (without -R every run made slightly different audio)."""
+TO_WAV_16K = ["-r", str(RATE), "-c", "1", "-b", "16"]
+"""sox's options for the recogniser's input: 16 kHz mono 16-bit."""
 GAME_KBPS = 16
 STOP = re.compile(r"\bstop", re.IGNORECASE)
 SIMILAR = 0.6
@@ -111,7 +117,7 @@ def sentences_with_stop(data: bytes, entries: list[Entry]) -> tuple[list[str], s
 
 
 def normalise(text: str) -> str:
-    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+    return " ".join(words(text))
 
 
 def check_sox() -> None:
@@ -126,44 +132,17 @@ def decode(mp3: bytes, out: Path) -> None:
     with tempfile.NamedTemporaryFile(suffix=".mp3") as handle:
         handle.write(mp3)
         handle.flush()
-        subprocess.run(["sox", "-V1", "-t", "mp3", handle.name, "-r", "16000", "-c", "1",
-                        "-b", "16", str(out)], check=True)
+        subprocess.run([*SOX, "-t", "mp3", handle.name, *TO_WAV_16K, str(out)],
+                       check=True)
 
 
 def through_channel(source: Path, out: Path) -> None:
     """16 kHz WAV -> the game's 11 kHz MP3 -> 16 kHz WAV."""
     with tempfile.TemporaryDirectory() as tmp:
         mp3 = Path(tmp) / "clip.mp3"
-        subprocess.run(["sox", "-V1", str(source), "-r", str(GAME_RATE), "-C", str(GAME_KBPS),
+        subprocess.run([*SOX, str(source), "-r", str(GAME_RATE), "-C", str(GAME_KBPS),
                         str(mp3)], check=True)
-        subprocess.run(["sox", "-V1", str(mp3), "-r", "16000", "-c", "1", "-b", "16", str(out)],
-                       check=True)
-
-
-class Transcriber:
-    """Whisper tiny.en (the model the recogniser's judge uses), whole transcript, greedy.
-
-    Greedy decoding of a short line tends to say it again and again; a token budget for
-    the line's length (speech runs under 8 tokens a second) keeps that short.
-    """
-
-    def __init__(self) -> None:
-        import ctranslate2
-
-        path = model_dir()
-        self._ct2 = ctranslate2
-        self._model = ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8")
-        self._vocabulary = Vocabulary(path / "vocabulary.txt")
-        self._prompt = [self._vocabulary.id("<|startoftranscript|>"),
-                        self._vocabulary.id("<|notimestamps|>")]
-
-    def __call__(self, samples: np.ndarray) -> str:
-        features = log_mel(samples.astype(np.float32) / 32768.0)[None]
-        result = self._model.generate(
-            self._ct2.StorageView.from_array(np.ascontiguousarray(features)), [self._prompt],
-            beam_size=1, max_length=len(self._prompt) + 4 + int(8 * len(samples) / 16000),
-            no_repeat_ngram_size=3)[0]
-        return self._vocabulary.decode(result.sequences_ids[0]).strip()
+        subprocess.run([*SOX, str(mp3), *TO_WAV_16K, str(out)], check=True)
 
 
 def why_left_out(name: str, transcript: str, scenes: set[str], sentences: list[str]) -> str:
@@ -219,7 +198,8 @@ def main() -> int:
     sentences, scenes = sentences_with_stop(data, entries)
     lines = [e for e in entries if e.name.endswith(".SB")]
     order = np.random.default_rng(7).permutation(len(lines))
-    transcribe = Transcriber()
+    # Whisper tiny.en, the model the recogniser's judge uses.
+    whisper = WhisperReader()
     clips_dir = args.out / "clips"
     clips_dir.mkdir(exist_ok=True)
     kept: list[tuple[str, str]] = []
@@ -232,14 +212,15 @@ def main() -> int:
         path = clips_dir / f"{entry.name.split('.')[0]}.wav"
         decode(data[entry.offset:entry.offset + entry.size], path)
         samples = read_wav(path)
-        transcript = transcribe(samples)
+        # Speech runs under 8 tokens a second: a budget for the line's length.
+        transcript = whisper.transcribe(samples.tobytes(), 4 + int(8 * len(samples) / RATE))
         reason = why_left_out(entry.name, transcript, scenes, sentences)
         if reason:
             left_out.append((path.name, transcript, reason))
             path.unlink()
             continue
         kept.append((f"clips/{path.name}", transcript))
-        seconds += len(samples) / 16000
+        seconds += len(samples) / RATE
         if len(kept) % 200 == 0:
             print(f"{len(kept)} lines, {seconds / 60:.1f} min", file=sys.stderr, flush=True)
     with (args.out / "manifest.csv").open("w", newline="") as handle:

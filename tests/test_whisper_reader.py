@@ -21,6 +21,7 @@ from voicecoach.voice.hearing.whisper_reader import (
     WhisperReader,
     log_mel,
     mel_filters,
+    words,
 )
 from voicecoach.voice.pcm import read_wav
 
@@ -94,6 +95,17 @@ def test_a_long_stretch_is_read_from_its_end(reader: WhisperReader) -> None:
     reading = reader.read(stream)
     assert reading.first["stop"] > reading.first["seven"]
     assert "stop" in reading.words()
+
+
+def test_a_transcript_is_written_whole_and_within_its_budget(reader: WhisperReader) -> None:
+    """Offline labelling (scripts/make_game_talk.py): a number said before "stop" is in the
+    transcript too, and a small token budget cuts it short."""
+    seven = read_wav(_clips("seven")[0])
+    stop = read_wav(_clips("stop")[0])
+    both = np.concatenate([seven, room_tone(stop, 8000), stop]).astype("<i2").tobytes()
+    heard = words(reader.transcribe(both, 20))
+    assert "stop" in heard and ("seven" in heard or "7" in heard)
+    assert len(words(reader.transcribe(both, 1))) <= 1
 
 
 def test_a_damaged_model_folder_is_a_setup_error(tmp_path: Path) -> None:

@@ -26,11 +26,15 @@ import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing.errors import HearingSetupError
+
+if TYPE_CHECKING:
+    import ctranslate2
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +124,12 @@ class Reading:
 
     def words(self) -> list[str]:
         """The transcript's words, lower case, without punctuation."""
-        return "".join(c if c.isalnum() else " " for c in self.text.lower()).split()
+        return words(self.text)
+
+
+def words(text: str) -> list[str]:
+    """A transcript's words, lower case, without punctuation."""
+    return "".join(c if c.isalnum() else " " for c in text.lower()).split()
 
 
 class WhisperReader:
@@ -150,11 +159,9 @@ class WhisperReader:
 
     def read(self, pcm: bytes) -> Reading:
         """Read 16 kHz int16 audio (the last WINDOW_FRAMES of it, if longer)."""
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        features = log_mel(samples)[None]
         result = self._model.generate(
-            self._ct2.StorageView.from_array(np.ascontiguousarray(features)), [self._prompt],
-            beam_size=1, max_length=len(self._prompt) + MAX_TOKENS, return_logits_vocab=True,
+            self._features(pcm), [self._prompt], beam_size=1,
+            max_length=len(self._prompt) + MAX_TOKENS, return_logits_vocab=True,
             return_no_speech_prob=True)[0]
         logits = np.asarray(result.logits[0][0], dtype=np.float64)
         probs = np.exp(logits - logits.max())
@@ -164,6 +171,19 @@ class WhisperReader:
         text = self._vocabulary.decode(tokens).strip()
         return Reading(first, text, float(probs[tokens[0]]) if tokens else 0.0,
                        float(result.no_speech_prob))
+
+    def transcribe(self, pcm: bytes, max_tokens: int) -> str:
+        """The whole greedy transcript of 16 kHz int16 audio (its last WINDOW_FRAMES), for
+        labelling speech offline. Greedy decoding of a short stretch tends to say it again
+        and again: `max_tokens` and no repeated three-token runs keep that short."""
+        result = self._model.generate(
+            self._features(pcm), [self._prompt], beam_size=1,
+            max_length=len(self._prompt) + max_tokens, no_repeat_ngram_size=3)[0]
+        return self._vocabulary.decode(result.sequences_ids[0]).strip()
+
+    def _features(self, pcm: bytes) -> ctranslate2.StorageView:
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        return self._ct2.StorageView.from_array(np.ascontiguousarray(log_mel(samples)[None]))
 
 
 class Vocabulary:
