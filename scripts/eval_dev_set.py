@@ -79,6 +79,13 @@ def subset(manifest: Path, out: Path, keep: Callable[[dict[str, str]], bool]) ->
     return out
 
 
+def joined_talk(source: Path, folder: Path) -> None:
+    """SOURCE's no-command speech joined into minute-long files in FOLDER, unless there."""
+    if not (folder / "manifest.csv").exists():
+        subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
+                        str(source), "--out", str(folder)], check=True)
+
+
 def run(name: str, parts: list[tuple[list[Clip], HearingSettings]], mode: str,
         out: Path) -> None:
     """Evaluate one set, each part of it with its own settings, into one report."""
@@ -131,19 +138,17 @@ def table(out: Path, snrs: list[int], noises: list[str]) -> list[tuple[str, str,
     if channel:
         rows.append(("'stop' recall through the game's 11 kHz MP3 channel",
                      *both(channel, stop_recall), ""))
+    def false_accepts(talk: dict | None, what: str) -> None:
+        minutes = f"{60 * talk['no_command_hours']:.0f} min" if talk else "not run"
+        rows.append((f"false 'stop' per hour of {what} ({minutes})",
+                     *both(talk, lambda b: f"{b.get('false_stops_per_hour') or 0:.1f}"), "<= 2"))
+        rows.append((f"false accepts of any word per hour of {what}",
+                     *both(talk, lambda b: f"{b.get('false_accepts_per_hour') or 0:.1f}"), ""))
+
     game = report("game-talk")
     if game:
-        minutes = f"{60 * game['no_command_hours']:.0f} min"
-        rows.append((f"false 'stop' per hour of game talk ({minutes})",
-                     *both(game, lambda b: f"{b.get('false_stops_per_hour') or 0:.1f}"), "<= 2"))
-        rows.append(("false accepts of any word per hour of game talk",
-                     *both(game, lambda b: f"{b.get('false_accepts_per_hour') or 0:.1f}"), ""))
-    talk = report("talk")
-    minutes = f"{60 * talk['no_command_hours']:.0f} min" if talk else "not run"
-    rows.append((f"false 'stop' per hour of talk ({minutes})",
-                 *both(talk, lambda b: f"{b.get('false_stops_per_hour') or 0:.1f}"), "<= 2"))
-    rows.append(("false accepts of any word per hour of talk",
-                 *both(talk, lambda b: f"{b.get('false_accepts_per_hour') or 0:.1f}"), ""))
+        false_accepts(game, "game talk")
+    false_accepts(report("talk"), "talk")
     rows.append(("decoding time, share of real time",
                  pct(clean["decode_x_real_time"]) if clean else "not run",
                  pct((clean.get("baseline") or {}).get("decode_x_real_time")) if clean
@@ -197,13 +202,9 @@ def main() -> int:
                 subprocess.run([sys.executable, str(SCRIPTS / "make_noisy_set.py"),
                                 str(noisy_base), "--out", str(out / "noisy"),
                                 "--snr", str(snr), "--noise", kind], check=True)
-    if not (out / "talk" / "manifest.csv").exists():
-        subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
-                        str(manifest), "--out", str(out / "talk")], check=True)
-    if args.game_talk and not (out / "game-talk" / "manifest.csv").exists():
-        subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
-                        str(args.game_talk / "manifest.csv"), "--out", str(out / "game-talk")],
-                       check=True)
+    joined_talk(manifest, out / "talk")
+    if args.game_talk:
+        joined_talk(args.game_talk / "manifest.csv", out / "game-talk")
     numbers = subset(manifest, out / "numbers" / "manifest.csv",
                      lambda r: r["label"] in NUMBER_WORDS)
 
@@ -211,10 +212,8 @@ def main() -> int:
     for fold in range(FOLDS):
         talk = out / f"talk-fold-{fold}"
         if not (talk / "manifest.csv").exists():
-            source = subset(manifest, talk / "source.csv",
-                            lambda r, k=fold: speaker_fold(voice(r)) == k)
-            subprocess.run([sys.executable, str(SCRIPTS / "make_no_command_stream.py"),
-                            str(source), "--out", str(talk)], check=True)
+            joined_talk(subset(manifest, talk / "source.csv",
+                               lambda r, k=fold: speaker_fold(voice(r)) == k), talk)
 
     # Each set: its manifest, its mode, and the voice of every clip (noisy clips are
     # voices of noisy-source, in its order).

@@ -137,13 +137,18 @@ def stops_taken(clip: ClipReadings, rule: StopRule) -> int:
     return sum(rule.decides(readings) for readings in said.values())
 
 
+def recall(stops: list[ClipReadings], rule: StopRule) -> float:
+    """Share of the "stop" clips in which the rule takes a stop."""
+    return sum(stops_taken(c, rule) > 0 for c in stops) / len(stops)
+
+
 def measure(clips: list[ClipReadings], rule: StopRule) -> dict[str, float]:
     result: dict[str, float] = {}
     for name in ("clean", "babble-10db", "fan-10db"):
         mine = [c for c in clips if c.set_name == name]
         stops = [c for c in mine if c.label == "stop"]
         others = [c for c in mine if c.label == NO_COMMAND]
-        result[f"{name} recall"] = sum(stops_taken(c, rule) > 0 for c in stops) / len(stops)
+        result[f"{name} recall"] = recall(stops, rule)
         result[f"{name} false"] = sum(stops_taken(c, rule) for c in others)
     for name in ("talk", "game-talk-A", "game-talk-B"):
         talk = [c for c in clips if c.set_name == name]
@@ -152,7 +157,7 @@ def measure(clips: list[ClipReadings], rule: StopRule) -> dict[str, float]:
             result[f"{name} false/h"] = sum(stops_taken(c, rule) for c in talk) / hours
     channel = [c for c in clips if c.set_name == "stop-game-channel"]
     if channel:
-        result["channel recall"] = sum(stops_taken(c, rule) > 0 for c in channel) / len(channel)
+        result["channel recall"] = recall(channel, rule)
     return result
 
 
