@@ -39,6 +39,7 @@ from voicecoach.voice.hearing.evaluate import (
     manifest_voices,
     read_manifest,
     speaker_fold,
+    talk_half,
 )
 from voicecoach.voice.hearing.settings import OFFLINE_JUDGE_TIMEOUT_S, Says, StopRule
 from voicecoach.voice.hearing.whisper_reader import Reading
@@ -116,7 +117,7 @@ def collect_game(sets: Path, folds: Path, game: Path, spotter: str) -> list[Clip
     GAME's "stop" clips through the game's channel, by voice folds as the eval."""
     talk = read_manifest(sets / "game-talk" / "manifest.csv")
     jobs = [(half, [(f"game-talk-{'AB'[half]}", NO_COMMAND, "", clip.path)
-                    for clip in talk[half::2]], spotter) for half in range(2)]
+                    for clip in talk_half(talk, half)], spotter) for half in range(2)]
     channel = game / "stop-channel" / "manifest.csv"
     pairs = list(zip(read_manifest(channel), manifest_voices(channel), strict=True))
     for fold in range(FOLDS):

@@ -1,7 +1,7 @@
 """Mix labelled clips with noise at given signal-to-noise ratios, for `voicecoach eval`.
 
     python scripts/make_noisy_set.py MANIFEST.csv --out /tmp/noisy [--snr 20 10 5]
-        [--noise babble fan]
+        [--noise babble fan] [--lead 1.0]
 
 For each noise kind and SNR it writes OUT/<kind>-<snr>db/manifest.csv and the
 mixed clips (same labels). Babble is the sum of four other speech clips from
@@ -9,6 +9,12 @@ the same manifest (label "_" clips, never the clip itself); fan noise is white
 noise low-pass filtered with a slow beat, like air from a fan. The SNR is
 measured against the clip's loud part (frames within 30 dB of its loudest),
 so a short word in a long clip is not drowned more than stated.
+
+The noise runs from --lead seconds before the clip (over the clip's own room
+tone) to as long after it, as a television or a fan does: it does not start
+with the word. The manifest's lead_s column says where the clip begins.
+--lead 0 makes the mixes the shipped stop spotter was fitted on (noise over
+the clip alone).
 """
 
 from __future__ import annotations
@@ -19,9 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach.voice.hearing.evaluate import room_tone
 from voicecoach.voice.pcm import read_wav, to_int16, write_wav
 
 RATE = 16000
+LEAD_S = 1.0
+"""Noise before and after each clip (seconds). The stop spotter hears 0.9 s back from a
+word's end: with noise only over the clip, what it heard before a word was the eval's
+padding (a tenth of a second of the mix, looped), and it caught stops that real babble
+before them hid (measured: spotter fitted with more talk, 89.8% of the stops at 0.5
+with the looped padding, 84.4% with real babble before the clip)."""
 
 
 def active_power(x: np.ndarray) -> float:
@@ -60,6 +73,8 @@ def main() -> None:
     parser.add_argument("--snr", type=float, nargs="+", default=[20.0, 10.0, 5.0])
     parser.add_argument("--noise", nargs="+", choices=["babble", "fan"], default=["babble", "fan"])
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--lead", type=float, default=LEAD_S, metavar="SECONDS",
+                        help=f"noise before and after each clip (default {LEAD_S})")
     args = parser.parse_args()
     with args.manifest.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -75,9 +90,10 @@ def main() -> None:
             (folder / "clips").mkdir(parents=True, exist_ok=True)
             with (folder / "manifest.csv").open("w", newline="") as handle:
                 writer = csv.writer(handle)
-                writer.writerow(["path", "label"])
+                writer.writerow(["path", "label", "lead_s"])
                 for i, (row, x) in enumerate(zip(rows, audio, strict=True)):
-                    signal = x.astype(np.float64)
+                    room = room_tone(x, round(args.lead * RATE)).astype(np.float64)
+                    signal = np.concatenate([room, x.astype(np.float64), room])
                     if kind == "fan":
                         noise = fan_noise(len(signal), rng)
                     else:
@@ -91,7 +107,7 @@ def main() -> None:
                         mixed *= 32767 / peak
                     name = f"clips/{i:05d}.wav"
                     write_wav(folder / name, to_int16(mixed))
-                    writer.writerow([name, row["label"]])
+                    writer.writerow([name, row["label"], args.lead])
             print(f"{folder}: {len(rows)} clips")
 
 

@@ -9,6 +9,8 @@ heard are the cross-validated ones scripts/fit_stop_spotter.py prints (README).
 from __future__ import annotations
 
 import csv
+import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from voicecoach.voice.hearing.stop_spotter import (
     MODELS,
     STEP_SAMPLES,
     EmbeddingStream,
+    StopClassifier,
     StopSpotter,
 )
 from voicecoach.voice.pcm import read_wav
@@ -152,6 +155,25 @@ def test_the_recogniser_reports_the_spotters_stop_within_a_step_of_its_firing() 
                     if float(transcript.rsplit("spotter ", 1)[1].rstrip("]")) >= threshold]
     assert len(from_spotter) >= 9, reported
     assert max(from_spotter) <= 0.2, reported
+
+
+def test_scores_of_far_off_steps_are_0_or_1_without_a_warning() -> None:
+    """A refitted classifier can give a step of loud talk a logit past -700, where the
+    plain logistic function overflows and a session's terminal would show a warning."""
+    shipped = StopClassifier.load()
+    steep = dataclasses.replace(shipped, out_w=shipped.out_w * 1e4)
+    rng = np.random.default_rng(0)
+    features = shipped.mean + shipped.scale * rng.normal(0, 3, (200, len(shipped.mean)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = steep.scores(features.astype(np.float32))
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert scores.min() == 0.0 and scores.max() == 1.0
+    # Where nothing overflows, the same as the plain logistic function.
+    plain = shipped.scores(features.astype(np.float32))
+    z = (features.astype(np.float32) - shipped.mean) / shipped.scale
+    logits = np.maximum(z @ shipped.hidden_w + shipped.hidden_b, 0) @ shipped.out_w
+    np.testing.assert_allclose(plain, 1 / (1 + np.exp(-(logits + shipped.out_b))), rtol=1e-5)
 
 
 def test_damaged_models_are_a_setup_error_not_a_traceback(

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -193,6 +194,16 @@ def speaker_fold(speaker: str, folds: int = 2) -> int:
     """Which cross-validation fold a voice belongs to: the same in every fit and eval
     script, so a model fitted without fold k is measured on fold k's voices alone."""
     return zlib.crc32(speaker.encode()) % folds
+
+
+_T = TypeVar("_T")
+
+
+def talk_half(minutes: list[_T], half: int) -> list[_T]:
+    """Half A (0) or half B (1) of a long talk's minute files: alternate minutes, so that
+    both halves hear every part of it. The same in every fit and eval script: a model that
+    learnt half A is measured on half B alone."""
+    return minutes[half::2]
 
 
 def read_manifest(path: Path, limit: int | None = None) -> list[Clip]:

@@ -72,7 +72,9 @@ class StopClassifier:
         """Rows of concatenated embeddings (as `EmbeddingStream.features` makes) -> 0..1."""
         z = (features - self.mean) / self.scale
         hidden = np.maximum(z @ self.hidden_w + self.hidden_b, 0.0)
-        return 1.0 / (1.0 + np.exp(-(hidden @ self.out_w + self.out_b)))
+        # The logistic function written so that no logit overflows: a classifier fitted on
+        # loud acted talk gives some steps logits past -700, and 1 / (1 + exp(710)) warns.
+        return np.exp(-np.logaddexp(0.0, -(hidden @ self.out_w + self.out_b)))
 
 
 class EmbeddingStream:
