@@ -18,8 +18,9 @@ then runs `voicecoach eval` (the live recogniser, with the plain
 - the number clips, listening for a number as after a pain question (top-1);
 - each noisy set ("stop" recall in noise);
 - the continuous talk (false "stop" per hour);
-- with --game-talk DIR, two hours of a voiced game's talk without "stop" (false
-  "stop" per hour on more talk than the set holds) and the "stop" clips through
+- with --game-talk DIR, half B (alternate minutes, evaluate.talk_half) of two
+  hours of a voiced game's talk without "stop" (false "stop" per hour on more
+  talk than the set holds; half A is for fitting) and the "stop" clips through
   the game's channel (scripts/make_game_talk.py).
 
 It prints one table, the figures against the targets, and writes the full
@@ -55,6 +56,7 @@ from voicecoach.voice.hearing.evaluate import (
     manifest_voices,
     read_manifest,
     speaker_fold,
+    talk_half,
     voice,
 )
 
@@ -238,6 +240,8 @@ def main() -> int:
         if args.only is not None and name not in args.only:
             continue
         clips = read_manifest(set_manifest)
+        if name == "game-talk":
+            clips = talk_half(clips, 1)  # half A is the fit scripts' to learn from
         if args.spotter_folds is None or name == "game-talk":
             parts = [(clips, HearingSettings())]
         else:

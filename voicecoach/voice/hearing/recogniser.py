@@ -232,12 +232,14 @@ class Recogniser:
         return self._stop_so_far()
 
     def _stop_so_far(self) -> list[Detection]:
-        """Read the open segment for "stop" only; once reported, it is not reported again."""
+        """Read the open segment's last `stop_read_s` for "stop" only; once reported, it is
+        not reported again."""
         if self._stop_reported or self._segment is None:
             return []
         if self._reads >= self.settings.max_reads_per_segment:
             return []
-        stop = self._stop(self._read(self._segment, last=False))
+        frames = max(1, round(self.settings.stop_read_s / FRAME_S))
+        stop = self._stop(self._read(self._segment[-frames:], last=False))
         return [stop] if stop is not None else []
 
     # What was said
