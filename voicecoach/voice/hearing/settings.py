@@ -37,9 +37,11 @@ class StopRule:
     90 ms later or at the pause after it, does.
 
     Chosen by scripts/fit_stop_rule.py on the development set, cross-validated by voice
-    (real voices, each clip over its room tone); its figures are in the README. In its
-    run, one MAYBE enough heard 92.4% of the stops said over babble instead of 92.0%,
-    with 50 false stops an hour of talk instead of 3.6.
+    (real voices, each clip over its room tone, the noise over the clip alone, every
+    reading of the whole segment); its figures are in the README. In its run, one MAYBE
+    enough heard 92.4% of the stops said over babble instead of 92.0%, with 50 false
+    stops an hour of talk instead of 3.6. It has not been chosen again since the noise
+    runs before the word and the checks read the segment's last `stop_read_s`.
     """
 
     spotter: float = 0.5
