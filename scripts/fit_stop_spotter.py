@@ -155,9 +155,11 @@ class Stream:
     def __init__(self, rows: np.ndarray, label: str, word_end: float, fold: int,
                  group: str, lead: float = 0.0) -> None:
         self.features, self.ends = lagged(rows)
-        self.label, self.word_end, self.fold, self.group = label, word_end, fold, group
+        self.label, self.fold, self.group = label, fold, group
         self.lead = lead
         """Noise alone before the clip (seconds; a noisy set's lead_s)."""
+        self.word_end = lead + word_end
+        """Where "stop" ends in this stream; `word_end` is where it ends in the clip."""
 
 
 def examples(streams: list[Stream]) -> tuple[np.ndarray, np.ndarray]:
@@ -254,7 +256,7 @@ def main() -> None:
 
     word_ends = [PAD_S + speech_end(read_wav(args.manifest.parent / r["path"]))
                  if r["label"] == "stop" else 0.0 for r in rows]
-    streams = [Stream(steps[n], rows[i]["label"], leads[n] + word_ends[i],
+    streams = [Stream(steps[n], rows[i]["label"], word_ends[i],
                       speaker_fold(voice(rows[i])), groups[n], leads[n])
                for n, i in enumerate(clip_of)]
     talk_group = {GAME_FIT: "game-talk-A", GAME_HELD_OUT: "game-talk-B"}

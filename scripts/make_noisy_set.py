@@ -66,6 +66,12 @@ def babble(n: int, speech: list[np.ndarray], rng: np.random.Generator, skip: int
     return out
 
 
+def over_room_tone(clip: np.ndarray, lead: int) -> np.ndarray:
+    """The clip with `lead` samples of its own room tone before and after it."""
+    room = room_tone(clip, lead).astype(np.float64)
+    return np.concatenate([room, clip.astype(np.float64), room])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", type=Path)
@@ -83,6 +89,8 @@ def main() -> None:
     speech_idx = [i for i, r in enumerate(rows)
                   if r["label"] == "_" and "_silence" not in r["path"]]
     speech = [audio[i] for i in speech_idx]
+    # The same for every kind and SNR, so made once.
+    signals = [over_room_tone(x, round(args.lead * RATE)) for x in audio]
     for kind in args.noise:
         for snr in args.snr:
             rng = np.random.default_rng(args.seed)
@@ -91,9 +99,7 @@ def main() -> None:
             with (folder / "manifest.csv").open("w", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["path", "label", "lead_s"])
-                for i, (row, x) in enumerate(zip(rows, audio, strict=True)):
-                    room = room_tone(x, round(args.lead * RATE)).astype(np.float64)
-                    signal = np.concatenate([room, x.astype(np.float64), room])
+                for i, (row, signal) in enumerate(zip(rows, signals, strict=True)):
                     if kind == "fan":
                         noise = fan_noise(len(signal), rng)
                     else:

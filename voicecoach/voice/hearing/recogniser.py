@@ -85,6 +85,7 @@ class Recogniser:
         self._judge = JudgeProcess(self.settings)
         self._segmenter = Segmenter(self.settings)
         self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
+        self._stop_read_frames = max(1, round(self.settings.stop_read_s / FRAME_S))
         self._mode = "any"
         self.on_reading: Callable[[Reading, float, bool], None] | None = None
         """Tuning hook: sees every reading before the rules, with the spotter's highest
@@ -238,8 +239,7 @@ class Recogniser:
             return []
         if self._reads >= self.settings.max_reads_per_segment:
             return []
-        frames = max(1, round(self.settings.stop_read_s / FRAME_S))
-        stop = self._stop(self._read(self._segment[-frames:], last=False))
+        stop = self._stop(self._read(self._segment[-self._stop_read_frames:], last=False))
         return [stop] if stop is not None else []
 
     # What was said
