@@ -121,6 +121,7 @@ class Recogniser:
         self._stop_streak = 0
         self._early_checks = 0
         self._reads = 0
+        self._read_at = -1
         self._stop_reported = False
         self._stop_said: list[Says] = []
         self._spot_max = 0.0
@@ -239,6 +240,11 @@ class Recogniser:
             return []
         if self._reads >= self.settings.max_reads_per_segment:
             return []
+        # The spotter's cue and the streaming search can ask in the same chunk: the same
+        # audio read twice gives the same reading, which must not count as a second MAYBE.
+        if self._read_at == self._frames_done:
+            return []
+        self._read_at = self._frames_done
         stop = self._stop(self._read(self._segment[-self._stop_read_frames:], last=False))
         return [stop] if stop is not None else []
 

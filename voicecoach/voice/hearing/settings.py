@@ -34,7 +34,8 @@ class StopRule:
     `with_spotter`. `agree` MAYBEs in one segment make a stop: a stop said over voices
     rests on the spotter and a faint nod from Whisper, and so does a short word in talk
     ("so", "from"), but the talk seldom earns the nod twice, while the stop, read again
-    90 ms later or at the pause after it, does.
+    90 ms later or at the pause after it, does. The recogniser never reads the same audio
+    twice, so two MAYBEs are two readings of different audio.
 
     Chosen by scripts/fit_stop_rule.py on the development set, cross-validated by voice
     (real voices, each clip over its room tone, the noise over the clip alone, every
