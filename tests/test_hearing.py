@@ -189,11 +189,8 @@ def test_chunk_size_does_not_change_what_is_heard() -> None:
     pcm = padded(read_wav(path))
     with Recogniser() as first:
         in_30ms = run_clip(first, pcm)
-    odd: list[Detection] = []
     with Recogniser() as other:
-        for i in range(0, len(pcm), 777):  # odd byte counts split samples across chunks
-            odd.extend(other.feed(pcm[i: i + 777]))
-        odd.extend(other.flush())
+        odd = run_clip(other, pcm, step=777)  # odd byte counts split samples across chunks
     assert in_30ms
     assert [d.word for d in odd] == [d.word for d in in_30ms]
     assert [d.t_end for d in odd] == pytest.approx([d.t_end for d in in_30ms], abs=0.031)
@@ -282,12 +279,8 @@ def test_the_same_audio_is_never_read_twice_for_stop() -> None:
 
         recogniser.on_reading = seen
         for path, _ in _clips("stop"):
-            recogniser.reset()
             stream_at.clear()
-            pcm = padded(read_wav(path))
-            for i in range(0, len(pcm), 1920):
-                recogniser.feed(pcm[i: i + 1920])
-            recogniser.flush()
+            run_clip(recogniser, padded(read_wav(path)), step=1920)
     assert reads > len(_clips("stop"))
     assert repeats == 0
 

@@ -272,11 +272,10 @@ def padded(samples: np.ndarray) -> bytes:
     return np.concatenate([pad, samples.astype(np.int16), pad]).astype("<i2").tobytes()
 
 
-def run_clip(recogniser: Recogniser, pcm: bytes) -> list[Detection]:
-    """Feed one padded clip as a fresh stream, in 30 ms chunks."""
+def run_clip(recogniser: Recogniser, pcm: bytes, step: int = CHUNK_SAMPLES * 2) -> list[Detection]:
+    """Feed one padded clip as a fresh stream, in chunks of `step` bytes (30 ms)."""
     recogniser.reset()
     found: list[Detection] = []
-    step = CHUNK_SAMPLES * 2
     for offset in range(0, len(pcm), step):
         found.extend(recogniser.feed(pcm[offset: offset + step]))
     found.extend(recogniser.flush())
