@@ -1,7 +1,7 @@
 """The recognition figures of the README, from one development set, in one run.
 
     python scripts/eval_dev_set.py /work/shared/audio [--out /tmp/vc-dev] [--snr 10]
-        [--spotter-folds DIR] [--only SET ...]
+        [--spotter-folds DIR] [--probe-folds DIR] [--game-talk GAME] [--only SET ...]
 
 SOURCE is a folder of real-voice clips with a manifest.csv (path,label). From it
 this script builds, under --out:
@@ -32,6 +32,9 @@ every set is split by voice (evaluate.speaker_fold) and each half is heard
 with the classifier fitted without it, and the talk of each half
 (talk-fold-K, built here) likewise: the figures are then for voices the
 classifier never heard. Without it the shipped classifier hears everything.
+--probe-folds DIR (fit_stop_rule.py --probe-folds) does the same for the stop
+probe; half B of the game's talk is heard with the probe of the second half,
+which learnt half A and not B.
 """
 
 from __future__ import annotations
@@ -158,6 +161,18 @@ def table(out: Path, snrs: list[int], noises: list[str]) -> list[tuple[str, str,
     return rows
 
 
+def fold_settings(spotter_folds: Path | None, probe_folds: Path | None,
+                  fold: int) -> HearingSettings:
+    """The settings that hear one half of the voices: the models fitted without it."""
+    settings = HearingSettings()
+    if spotter_folds is not None:
+        settings = replace(settings, spotter_model=str(spotter_folds / f"fold-{fold}.npz"))
+    if probe_folds is not None:
+        settings = replace(settings,
+                           stop_probe_model=str(probe_folds / f"probe-fold-{fold}.npz"))
+    return settings
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder holding manifest.csv and the clips")
@@ -167,6 +182,9 @@ def main() -> int:
     parser.add_argument("--spotter-folds", type=Path, metavar="DIR",
                         help="hear each half of the voices with the stop spotter's classifier "
                              "fitted without it (fit_stop_spotter.py --fold-models DIR)")
+    parser.add_argument("--probe-folds", type=Path, metavar="DIR",
+                        help="hear each half of the voices with the stop probe fitted without "
+                             "it (fit_stop_rule.py --probe-folds DIR)")
     parser.add_argument("--game-talk", type=Path, metavar="DIR",
                         help="also hear hours of talk without 'stop' from a voiced game, and "
                              "'stop' through its channel (scripts/make_game_talk.py --out DIR "
@@ -231,7 +249,6 @@ def main() -> int:
     if args.game_talk:
         channel = args.game_talk / "stop-channel" / "manifest.csv"
         sets["stop-game-channel"] = (channel, "any", manifest_voices(channel))
-        # The game's voices were never in the spotter's training: no folds needed.
         sets["game-talk"] = (out / "game-talk" / "manifest.csv", "any", [])
     unknown = set(args.only or []) - set(sets)
     if unknown:
@@ -242,13 +259,16 @@ def main() -> int:
         clips = read_manifest(set_manifest)
         if name == "game-talk":
             clips = talk_half(clips, 1)  # half A is the fit scripts' to learn from
-        if args.spotter_folds is None or name == "game-talk":
+        if name == "game-talk":
+            # The game's voices were never in the spotter's training; the probe's second
+            # half learnt half A of this talk and not half B, which is heard here.
+            parts = [(clips, fold_settings(None, args.probe_folds, FOLDS - 1))]
+        elif args.spotter_folds is None and args.probe_folds is None:
             parts = [(clips, HearingSettings())]
         else:
             parts = []
             for fold in range(FOLDS):
-                settings = replace(HearingSettings(), spotter_model=str(
-                    args.spotter_folds / f"fold-{fold}.npz"))
+                settings = fold_settings(args.spotter_folds, args.probe_folds, fold)
                 if name == "talk":
                     mine = read_manifest(out / f"talk-fold-{fold}" / "manifest.csv")
                 else:

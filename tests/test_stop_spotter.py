@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 import warnings
 from pathlib import Path
 
@@ -198,7 +199,8 @@ def test_damaged_models_are_a_setup_error_not_a_traceback(
 
 
 def test_while_an_answer_is_awaited_the_reading_can_overrule_the_spotter() -> None:
-    """With a spotter that fires on anything and asks nothing of Whisper (thresholds 0),
+    """With a spotter that fires on anything and asks nothing of Whisper (thresholds 0, and
+    no say for the probe),
     a spoken "three" is taken for "stop" while nothing is asked, but not while a pain
     number is awaited: then "stop" must be likelier than every number in Whisper's
     reading, and "three" has the last word. A real "stop" still passes the same check."""
@@ -207,7 +209,8 @@ def test_while_an_answer_is_awaited_the_reading_can_overrule_the_spotter() -> No
     three = next(p for p in _clips("three"))
     stop = _clips("stop")[0]
     eager = replace(HearingSettings(), spotter_cue=0.0,
-                    stop_rule=StopRule(spotter=0.0, with_spotter=0.0, agree=1))
+                    stop_rule=StopRule(spotter=0.0, with_spotter=0.0, agree=1,
+                                        probe=-math.inf))
 
     def words(recogniser: Recogniser, path: Path) -> list[str]:
         recogniser.reset()

@@ -15,7 +15,9 @@ Design (one pipeline, used live and by `voicecoach eval`):
    process of its own (judge_process.py), reads the segment in about 20 ms.
    A reading says "stop" outright when Whisper writes it or finds it likely
    enough; it says "maybe" when the spotter fired and Whisper nods faintly, and
-   two of those in one segment are a stop (settings.StopRule). An answer (a
+   two of those in one segment are a stop (settings.StopRule). Either needs the
+   stop probe (stop_probe.py), which hears from Whisper's encoder whether the
+   audio ends in "stop", to agree. An answer (a
    number, yes or no) is the likeliest of the words the engine awaits; any
    other command must be all that Whisper's transcript says.
 
@@ -42,6 +44,7 @@ from voicecoach.voice.hearing.decoder import FRAME_S, SphinxDecoder, grammar_sea
 from voicecoach.voice.hearing.judge_process import JudgeProcess
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES, Edge, Segmenter
 from voicecoach.voice.hearing.settings import HearingSettings, Says
+from voicecoach.voice.hearing.stop_probe import StopProbe
 from voicecoach.voice.hearing.stop_spotter import StopSpotter
 from voicecoach.voice.hearing.whisper_reader import Reading
 
@@ -81,6 +84,8 @@ class Recogniser:
         self.settings = settings or HearingSettings()
         self._spotter = StopSpotter(Path(self.settings.spotter_model)
                                     if self.settings.spotter_model else None)
+        self._probe = StopProbe.load(Path(self.settings.stop_probe_model)
+                                     if self.settings.stop_probe_model else None)
         self._live = SphinxDecoder()
         self._judge = JudgeProcess(self.settings)
         self._segmenter = Segmenter(self.settings)
@@ -90,7 +95,7 @@ class Recogniser:
         self.on_reading: Callable[[Reading, float, bool], None] | None = None
         """Tuning hook: sees every reading before the rules, with the spotter's highest
         score in the segment so far and whether it is the segment's closing reading
-        (scripts/fit_stop_rule.py)."""
+        (scripts/fit_stop_rule.py); the reading ends at `now`."""
         self.reset()
 
     def close(self) -> None:
@@ -263,7 +268,8 @@ class Recogniser:
 
     def _stop(self, reading: Reading) -> Detection | None:
         rule = self.settings.stop_rule
-        self._stop_said.append(rule.says(reading, self._spot_max))
+        self._stop_said.append(rule.says(reading, self._spot_max,
+                                         self._probe.score(reading.ending)))
         if not rule.decides(self._stop_said):
             return None
         p_stop = reading.first["stop"]

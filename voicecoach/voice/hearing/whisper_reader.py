@@ -23,7 +23,7 @@ another CTranslate2 Whisper model folder.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +52,11 @@ the 308 spoken numbers: 96.4% right with 4 s, 96.4% with 10 s, 97.4% with Whispe
 MAX_TOKENS = 6
 """Transcript length read after the first word (tokens): one command, with room to see
 that it was a longer sentence."""
+ENCODER_HOP = 2 * HOP
+"""Samples per frame of the encoder's output (20 ms)."""
+ENDING_FRAMES = 20
+"""The encoder's frames averaged into `Reading.ending` (20 ms each): the audio's last
+0.4 s, where a "stop" the spotter cued has just ended (stop_probe.py)."""
 
 
 def model_dir() -> Path:
@@ -121,6 +126,11 @@ class Reading:
     """Probability of the transcript's first token, where the decoder chose it (0..1)."""
     no_speech: float
     """Whisper's probability that the stretch holds no speech at all (0..1)."""
+    seconds: float = 0.0
+    """How much audio was read (seconds)."""
+    ending: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """Whisper's encoder output over the audio's last `ENDING_FRAMES`, averaged: how the
+    stretch ends, as Whisper hears it, for the stop probe (stop_probe.py)."""
 
     def words(self) -> list[str]:
         """The transcript's words, lower case, without punctuation."""
@@ -159,8 +169,11 @@ class WhisperReader:
 
     def read(self, pcm: bytes) -> Reading:
         """Read 16 kHz int16 audio (the last WINDOW_FRAMES of it, if longer)."""
+        # Encoded apart from decoding, at no extra cost (the decoder takes the encoder's
+        # output as it would the spectrogram), so that the stop probe hears it too.
+        encoded = self._model.encode(self._features(pcm), to_cpu=True)
         result = self._model.generate(
-            self._features(pcm), [self._prompt], beam_size=1,
+            encoded, [self._prompt], beam_size=1,
             max_length=len(self._prompt) + MAX_TOKENS, return_logits_vocab=True,
             return_no_speech_prob=True)[0]
         logits = np.asarray(result.logits[0][0], dtype=np.float64)
@@ -169,8 +182,10 @@ class WhisperReader:
         first = {word: float(probs[ids].sum()) for word, ids in self._first_tokens.items()}
         tokens = result.sequences_ids[0]
         text = self._vocabulary.decode(tokens).strip()
+        samples = min(len(pcm) // 2, WINDOW_FRAMES * HOP)
         return Reading(first, text, float(probs[tokens[0]]) if tokens else 0.0,
-                       float(result.no_speech_prob))
+                       float(result.no_speech_prob), samples / RATE,
+                       ending_of(np.asarray(encoded)[0], samples))
 
     def transcribe(self, pcm: bytes, max_tokens: int) -> str:
         """The whole greedy transcript of 16 kHz int16 audio (its last WINDOW_FRAMES), for
@@ -184,6 +199,13 @@ class WhisperReader:
     def _features(self, pcm: bytes) -> ctranslate2.StorageView:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         return self._ct2.StorageView.from_array(np.ascontiguousarray(log_mel(samples)[None]))
+
+
+def ending_of(encoded: np.ndarray, samples: int) -> np.ndarray:
+    """The mean of the encoder's last ENDING_FRAMES frames that hold audio (the audio
+    sits at the window's start, silence after it)."""
+    frames = max(1, -(-samples // ENCODER_HOP))
+    return encoded[max(0, frames - ENDING_FRAMES):frames].mean(axis=0).astype(np.float32)
 
 
 class Vocabulary:
