@@ -319,6 +319,28 @@ def test_stop_is_reported_before_the_pause_after_it_ends_the_segment() -> None:
     assert max(late) <= 1.5
 
 
+def test_a_number_model_reads_the_answers_and_never_stop() -> None:
+    """With `number_model`, a second judge process reads the segments that answer a
+    question, and only those: with it dead, a pain number cannot be heard (an error, not
+    silence), while "stop" still is, by tiny.en, in every mode."""
+    from voicecoach.voice.hearing.judge_process import JudgeFailed
+    from voicecoach.voice.hearing.whisper_reader import model_dir
+
+    seven = padded(read_wav(_clips("seven")[0][0]))
+    stop = padded(read_wav(_clips("stop")[0][0]))
+    with Recogniser(replace(HearingSettings(), number_model=str(model_dir()))) as recogniser:
+        recogniser.expect("number")
+        assert [d.word for d in run_clip(recogniser, seven)] == ["seven"]
+        assert recogniser._number_judge is not None
+        recogniser._number_judge._process.kill()
+        recogniser._number_judge._process.wait(timeout=5)
+        assert [d.word for d in run_clip(recogniser, stop)] == ["stop"]
+        with pytest.raises(JudgeFailed):
+            run_clip(recogniser, seven)
+        recogniser.expect("any")
+        assert [d.word for d in run_clip(recogniser, stop)] == ["stop"]
+
+
 def test_a_dead_judge_process_is_an_error_not_silence() -> None:
     """If the judge's process dies, the next reading fails loudly (the session turns that
     into "recogniser lost": return upright) instead of hearing nothing."""

@@ -139,17 +139,20 @@ def test_eval_refuses_a_bad_manifest(tmp_path: Path, content: str, said: str) ->
 
 
 def test_another_whisper_model_folder_is_used_when_named(tmp_path: Path) -> None:
-    """`--whisper-model DIR` (or VOICECOACH_WHISPER_MODEL) hands the judge another
-    CTranslate2 Whisper model, for users who install a larger one; here the bundled model
-    named by its folder, which must hear what the default hears."""
+    """`--whisper-model DIR` (or VOICECOACH_WHISPER_MODEL) names a larger CTranslate2
+    Whisper model for pain numbers, for users who install one; here the bundled model
+    named by its folder, which must hear what the default hears, number and stop."""
     from voicecoach.voice.hearing.whisper_reader import model_dir
 
-    clip = str(_first("stop"))
-    default = CliRunner().invoke(main, ["listen", "--audio-in", clip, "--json"])
-    named = CliRunner().invoke(main, ["listen", "--audio-in", clip, "--json"],
-                               env={"VOICECOACH_WHISPER_MODEL": str(model_dir())})
-    assert default.exit_code == named.exit_code == 0, named.output
-    assert '"stop"' in named.output and named.output == default.output
+    for label in ("seven", "stop"):
+        clip = str(_first(label))
+        default = CliRunner().invoke(main, ["listen", "--audio-in", clip, "--expect",
+                                            "number", "--json"])
+        named = CliRunner().invoke(main, ["listen", "--audio-in", clip, "--expect", "number",
+                                          "--json"],
+                                   env={"VOICECOACH_WHISPER_MODEL": str(model_dir())})
+        assert default.exit_code == named.exit_code == 0, named.output
+        assert f'"{label}"' in named.output and named.output == default.output
     empty = tmp_path / "empty"
     empty.mkdir()
     refused = CliRunner().invoke(main, ["listen", "--audio-in", clip, "--whisper-model",

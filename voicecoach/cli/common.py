@@ -43,13 +43,14 @@ class HearingProblem(click.ClickException):
 
 
 def whisper_model_option(f: F) -> F:
-    """`--whisper-model DIR`: another Whisper model for the judge to read speech with."""
+    """`--whisper-model DIR`: a larger Whisper model for pain numbers and yes/no."""
     return click.option(
         "--whisper-model", type=click.Path(file_okay=False, path_type=Path),
         envvar="VOICECOACH_WHISPER_MODEL", default=None,
-        help="A Whisper model in CTranslate2 form (a folder with model.bin and "
-             "vocabulary.txt) to read what was said, instead of the bundled tiny.en: a "
-             "larger one (base.en, small.en) hears better and reads slower. "
+        help="A larger Whisper model in CTranslate2 form (a folder with model.bin and "
+             "vocabulary.txt; base.en, small.en, as faster-whisper uses) to read pain "
+             "numbers and yes/no answers: it hears them better and reads slower. 'stop' "
+             "is always read by the bundled tiny.en, which the stop rule was fitted on. "
              "Env VOICECOACH_WHISPER_MODEL.",
     )(f)
 
@@ -62,7 +63,7 @@ def hearing_settings(whisper_model: Path | None) -> HearingSettings:
         return HearingSettings()
     if not (whisper_model / "model.bin").is_file():
         raise HearingProblem(f"{whisper_model} holds no Whisper model (no model.bin in it)")
-    return HearingSettings(whisper_model=str(whisper_model))
+    return HearingSettings(number_model=str(whisper_model))
 
 
 @contextlib.contextmanager

@@ -71,15 +71,15 @@ def read_message(fd: int, timeout_s: float | None) -> Any:
 class JudgeProcess:
     """`read(pcm)`: Whisper's reading of a stretch of audio, from a child process."""
 
-    def __init__(self, settings: HearingSettings) -> None:
+    def __init__(self, settings: HearingSettings, model: str = "") -> None:
+        """`model`: a CTranslate2 Whisper model folder; empty, the bundled tiny.en."""
         self._timeout_s = settings.judge_timeout_s
         # CTranslate2 is left to pick Intel MKL's kernels on an Intel CPU: readings of
         # 19 ms instead of oneDNN's 27 (CT2_USE_MKL=0), for 16 MB more memory, measured
         # here. A "stop" waits for two readings: on oneDNN's the latency bench printed a
         # p95 of 56 ms and a cut of 45 ms, on MKL's the README's figures.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "voicecoach.voice.hearing.judge_worker",
-             settings.whisper_model],
+            [sys.executable, "-m", "voicecoach.voice.hearing.judge_worker", model],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             # Its own session: the Ctrl-C that means "come up" is the parent's to handle,
             # and the judge must go on hearing through it.

@@ -89,6 +89,13 @@ class Recogniser:
                                      if self.settings.stop_probe_model else None)
         self._live = SphinxDecoder()
         self._judge = JudgeProcess(self.settings)
+        self._number_judge: JudgeProcess | None = None
+        if self.settings.number_model:
+            try:
+                self._number_judge = JudgeProcess(self.settings, self.settings.number_model)
+            except BaseException:
+                self._judge.close()
+                raise
         self._segmenter = Segmenter(self.settings)
         self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
         self._stop_read_frames = max(1, round(self.settings.stop_read_s / FRAME_S))
@@ -103,6 +110,8 @@ class Recogniser:
         """End the judge's process (it also ends by itself when this process does)."""
         self._live.end()
         self._judge.close()
+        if self._number_judge is not None:
+            self._number_judge.close()
 
     def __enter__(self) -> Recogniser:
         return self
@@ -210,7 +219,14 @@ class Recogniser:
         stop = self._stop(reading)
         if stop is not None:
             return [stop]
-        word = self._answer(reading) if self._segment_mode in ANSWERS else self._command(reading)
+        if self._segment_mode not in ANSWERS:
+            word = self._command(reading)
+        elif self._number_judge is None:
+            word = self._answer(reading)
+        else:
+            # Not "stop" by tiny.en's reading, on which the stop rule was fitted: the
+            # larger model reads the answer, and only the answer.
+            word = self._answer(self._number_judge.read(b"".join(segment)))
         return [word] if word is not None else []
 
     # When "stop" may have been said

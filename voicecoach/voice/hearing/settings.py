@@ -138,8 +138,11 @@ class HearingSettings:
     """While nothing is asked: the least probability (0..1) of the first token of Whisper's
     transcript, which must be a command word and nothing more, for the word to be taken."""
 
-    whisper_model: str = ""
-    """The judge's CTranslate2 Whisper model folder (empty: the bundled tiny.en)."""
+    number_model: str = ""
+    """A larger CTranslate2 Whisper model folder that reads the segments answering a
+    question (a pain number, yes or no) in a judge process of its own; empty: the bundled
+    tiny.en reads those too. "stop" is always read by tiny.en: the stop probe, the stop
+    rule and the spotter's cue were fitted on its readings, and it reads in about 20 ms."""
 
     spotter_model: str = ""
     """The stop spotter's classifier file (empty: the one shipped in models/). The eval
