@@ -34,7 +34,8 @@ with the classifier fitted without it, and the talk of each half
 classifier never heard. Without it the shipped classifier hears everything.
 --probe-folds DIR (fit_stop_rule.py --probe-folds) does the same for the stop
 probe; half B of the game's talk is heard with the probe of the second half,
-which learnt half A and not B.
+which learnt half A (and the game's lines of fit_stop_rule.py --more-game-talk)
+and not B.
 """
 
 from __future__ import annotations
@@ -261,7 +262,8 @@ def main() -> int:
             clips = talk_half(clips, 1)  # half A is the fit scripts' to learn from
         if name == "game-talk":
             # The game's voices were never in the spotter's training; the probe's second
-            # half learnt half A of this talk and not half B, which is heard here.
+            # half learnt half A of this talk (and more of the game's lines, never these)
+            # and not half B, which is heard here.
             parts = [(clips, fold_settings(None, args.probe_folds, FOLDS - 1))]
         elif args.spotter_folds is None and args.probe_folds is None:
             parts = [(clips, HearingSettings())]

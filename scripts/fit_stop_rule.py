@@ -3,7 +3,8 @@
     python scripts/eval_dev_set.py SOURCE --out SETS --only      # builds the sets, runs nothing
     python scripts/fit_stop_spotter.py SOURCE/manifest.csv --sets SETS --fold-models FOLDS
     python scripts/fit_stop_rule.py SOURCE/manifest.csv --sets SETS --spotter-folds FOLDS
-        [--readings FILE] [--game-talk GAME] [--probe-folds DIR] [--probe-out FILE]
+        [--readings FILE] [--game-talk GAME] [--more-game-talk MORE]
+        [--probe-folds DIR] [--probe-out FILE]
 
 Every "stop" clip and every clip without a command, clean, with babble and
 with fan noise at 10 dB (SETS/noisy), and the continuous talk, go through the
@@ -29,7 +30,9 @@ is left out. One probe is fitted for each half of the voices without it (half A
 of the game's talk counts with the first half, B with the second), written to
 --probe-folds DIR as probe-fold-K.npz for the eval, and these weigh the
 readings of the half they never learnt for every rule printed. --probe-out FILE
-fits one on every reading: the shipped one.
+fits one on every reading: the shipped one. With --more-game-talk MORE (lines
+of the game that GAME does not hold: make_game_talk.py --after GAME --out
+MORE) every probe also learns that talk; no figure is printed for it.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from pathlib import Path
 # made hearing the sets about four times slower.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
+from eval_dev_set import joined_talk  # noqa: E402  (scripts/, the script's own folder)
 
 from voicecoach.voice.hearing import HearingSettings, Recogniser
 from voicecoach.voice.hearing.evaluate import (
@@ -122,17 +126,14 @@ def word_span(clean: Path) -> tuple[float, float]:
 def hear_fold(job: tuple[int, list[Job], str]) -> list[ClipReadings]:
     """Hear one share of the clips; spotter_model "" is the shipped classifier."""
     fold, clips, spotter_model = job
-    # No score reaches an infinite probe threshold, so no reading says anything of "stop"
-    # (not even a transcript that writes it) and every segment is read to its end.
-    never = StopRule(probe=math.inf)
     out: list[ClipReadings] = []
     with tempfile.TemporaryDirectory() as scratch:
         # The probe is what this fits: the readings must not depend on one (384: the
         # width of Whisper tiny.en's encoder).
         indifferent = Path(scratch) / "probe.npz"
         StopProbe(np.zeros(384), np.ones(384), np.zeros(384), 0.0).save(indifferent)
-        settings = replace(HearingSettings(), spotter_model=spotter_model, stop_rule=never,
-                           stop_probe_model=str(indifferent),
+        settings = replace(HearingSettings(), spotter_model=spotter_model,
+                           stop_rule=StopRule.never(), stop_probe_model=str(indifferent),
                            judge_timeout_s=OFFLINE_JUDGE_TIMEOUT_S)
         with Recogniser(settings) as recogniser:
             for set_name, label, _, path, lead, clean in clips:
@@ -198,6 +199,25 @@ def collect_game(sets: Path, folds: Path, game: Path, spotter: str) -> list[Clip
     with Pool(2) as pool:
         parts = pool.map(hear_fold, jobs)
     return [clip for part in parts for clip in part]
+
+
+LEARNT_BY_EVERY_PROBE = -1
+"""The fold of talk that only teaches: no fold's probe is measured on it."""
+
+
+def collect_more_game(sets: Path, more: Path, spotter: str) -> list[ClipReadings]:
+    """More of the game's talk (make_game_talk.py --after GAME --out MORE), joined as the
+    eval joins GAME's, into SETS/game-talk-more, and heard in two shares."""
+    joined_talk(more / "manifest.csv", sets / "game-talk-more")
+    talk = read_manifest(sets / "game-talk-more" / "manifest.csv")
+    jobs = [(share, [("game-talk-more", NO_COMMAND, "", clip.path, 0.0, clip.path)
+                     for clip in talk[share::2]], spotter) for share in range(2)]
+    with Pool(2) as pool:
+        parts = pool.map(hear_fold, jobs)
+    clips = [clip for part in parts for clip in part]
+    for clip in clips:
+        clip.fold = LEARNT_BY_EVERY_PROBE
+    return clips
 
 
 def probe_examples(clips: list[ClipReadings]) -> tuple[np.ndarray, np.ndarray]:
@@ -285,6 +305,9 @@ def main() -> None:
                         help="the stop spotter's classifier for the game's talk (default: the "
                              "shipped one; fit_stop_spotter.py --game-talk --out FILE learns "
                              "its half A)")
+    parser.add_argument("--more-game-talk", type=Path, metavar="MORE",
+                        help="also let every probe learn the game's lines in MORE "
+                             "(make_game_talk.py --after GAME --out MORE)")
     parser.add_argument("--probe-folds", type=Path, metavar="DIR",
                         help="write the stop probe fitted without each half of the voices "
                              "here (probe-fold-K.npz), for eval_dev_set.py --probe-folds")
@@ -299,6 +322,8 @@ def main() -> None:
     if args.game_talk and not any(c.set_name.startswith("game-talk") for c in clips):
         clips += collect_game(args.sets, args.spotter_folds, args.game_talk,
                               str(args.game_spotter or ""))
+    if args.more_game_talk and not any(c.set_name == "game-talk-more" for c in clips):
+        clips += collect_more_game(args.sets, args.more_game_talk, str(args.game_spotter or ""))
     if args.readings is not None:
         args.readings.write_bytes(pickle.dumps(clips))
     if args.probe_out is not None:
@@ -312,10 +337,10 @@ def main() -> None:
             if clip.fold == fold:
                 clip.probe = [probe.score(seen.reading.ending) for seen in clip.readings]
     shipped = HearingSettings().stop_rule
-    grid = [StopRule(spotter=s, with_spotter=w, alone=a, agree=n, probe=p)
-            for s, w, a, n, p in itertools.product(
+    grid = [StopRule(spotter=s, with_spotter=w, alone=a, agree=n, probe=p, sure=u)
+            for s, w, a, n, p, u in itertools.product(
                 (0.5, 0.7), (0.0002, 0.0005, 0.001, 0.002), (0.02,), (1, 2),
-                (-math.inf, 0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5))]
+                (-math.inf, 0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5), (math.inf, 0.5, 0.3, 0.2, 0.1))]
     rows = [(rule, measure(clips, rule)) for rule in [shipped, *grid]]
     names = list(rows[0][1])
     print("rule".ljust(60) + "".join(n.rjust(20) for n in names))

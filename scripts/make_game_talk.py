@@ -1,7 +1,7 @@
 """Hours of real talk without "stop", from a voiced game in Debian: for false stops per hour.
 
     python scripts/make_game_talk.py --out DIR [--minutes 120] [--deb FILE]
-        [--channel-copy MANIFEST]
+        [--channel-copy MANIFEST] [--after GAME]
 
 The development set holds only 17 minutes of speech without a command, too little to
 tell 2 false stops an hour from 4. Flight of the Amazon Queen (Debian package
@@ -20,6 +20,11 @@ hours, stored as 11 kHz, 16 kbit/s MP3 in queen.1c. This script
   that do (dialogue lines are numbered, not named, so only the sound tells);
 - writes DIR/manifest.csv (path,label "_"), for make_no_command_stream.py, and
   DIR/left-out.csv with each left-out line and why.
+
+With --after GAME it goes on where the run that made GAME stopped: the same
+order, without the lines GAME kept or left out. So more of the game's talk can
+be learnt (fit_stop_rule.py --more-game-talk) while GAME's stays unheard by
+what learns it.
 
 With --channel-copy MANIFEST it also writes DIR/stop-channel/: the "stop" clips
 of MANIFEST put through the game's channel (11,025 Hz, 16 kbit/s MP3, back to
@@ -85,17 +90,24 @@ def read_table(data: bytes) -> list[Entry]:
     return entries
 
 
-def game_data(deb: Path | None, work: Path) -> bytes:
+def unpack_package(package: str, deb: Path | None, work: Path, *members: str) -> None:
+    """`members` of a Debian package (downloaded with apt-get, or `deb`) unpacked under
+    `work`; a member that is a folder brings all it holds."""
     if deb is None:
-        done = subprocess.run(["apt-get", "download", PACKAGE], cwd=work,
+        done = subprocess.run(["apt-get", "download", package], cwd=work,
                               capture_output=True, text=True)
-        debs = list(work.glob(f"{PACKAGE}_*.deb"))
+        debs = list(work.glob(f"{package}_*.deb"))
         if not debs:
-            raise SetupError(f"apt-get download {PACKAGE} failed: {done.stderr.strip()}")
+            raise SetupError(f"apt-get download {package} failed: {done.stderr.strip()}")
         deb = debs[0]
     tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True,
                          check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(work), f"./{DATA_FILE}"], input=tar, check=True)
+    subprocess.run(["tar", "-x", "-C", str(work), *(f"./{m}" for m in members)], input=tar,
+                   check=True)
+
+
+def game_data(deb: Path | None, work: Path) -> bytes:
+    unpack_package(PACKAGE, deb, work, DATA_FILE)
     return (work / DATA_FILE).read_bytes()
 
 
@@ -175,6 +187,14 @@ def channel_copy(manifest: Path, out: Path) -> int:
     return len(rows)
 
 
+def lines_of(game: Path) -> set[str]:
+    """The lines an earlier run kept or left out (names of their WAV files)."""
+    with (game / "manifest.csv").open(newline="") as handle:
+        kept = {Path(row["path"]).name for row in csv.DictReader(handle)}
+    with (game / "left-out.csv").open(newline="") as handle:
+        return kept | {row["line"] for row in csv.DictReader(handle)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -183,9 +203,15 @@ def main() -> int:
     parser.add_argument("--deb", type=Path, help=f"a downloaded {PACKAGE} .deb")
     parser.add_argument("--channel-copy", type=Path, metavar="MANIFEST",
                         help="also put MANIFEST's 'stop' clips through the game's channel")
+    parser.add_argument("--after", type=Path, metavar="GAME",
+                        help="go on after the lines of an earlier run's --out GAME")
     args = parser.parse_args()
     if args.deb is not None and not args.deb.is_file():
         parser.error(f"no such file: {args.deb}")
+    try:
+        seen = lines_of(args.after) if args.after else set()
+    except (OSError, KeyError, csv.Error) as exc:
+        parser.error(f"--after {args.after}: not the folder of a run of this script ({exc})")
     try:
         check_sox()
         args.out.mkdir(parents=True, exist_ok=True)
@@ -210,6 +236,8 @@ def main() -> int:
             break
         entry = lines[index]
         path = clips_dir / f"{entry.name.split('.')[0]}.wav"
+        if path.name in seen:
+            continue
         decode(data[entry.offset:entry.offset + entry.size], path)
         samples = read_wav(path)
         # Speech runs under 8 tokens a second: a budget for the line's length.

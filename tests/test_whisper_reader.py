@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
@@ -170,12 +171,25 @@ def test_a_stop_needs_whisper_alone_or_the_spotter_and_whisper_twice() -> None:
     assert twice.decides([Says.MAYBE, Says.NO, Says.MAYBE])
 
 
-def test_nothing_counts_for_stop_unless_the_probe_agrees() -> None:
-    """Not even a transcript that writes "stop", sure of it, with the spotter sure too."""
-    rule = StopRule()
-    sure = _reading("Stop!", 0.99)
-    assert rule.says(sure, spot_max=1.0, probe=rule.probe - 0.01) is Says.NO
-    assert rule.says(sure, spot_max=1.0, probe=rule.probe) is Says.YES
+def test_the_probe_turns_down_a_stop_unless_whisper_and_the_spotter_are_sure() -> None:
+    """Not even a transcript that writes "stop" counts without the probe, unless Whisper
+    gives it `sure` as the first word and the spotter's score is at least `spotter`."""
+    rule = StopRule(sure=0.3)
+    doubted = rule.probe - 0.01
+    plain = _reading("Stop!", 0.3)
+    assert rule.says(plain, spot_max=rule.spotter, probe=-100.0) is Says.YES
+    assert rule.says(plain, spot_max=rule.spotter - 0.01, probe=doubted) is Says.NO
+    written = _reading("Stop!", 0.29)
+    assert rule.says(written, spot_max=1.0, probe=doubted) is Says.NO
+    assert rule.says(written, spot_max=1.0, probe=rule.probe) is Says.YES
+    assert StopRule(sure=math.inf).says(_reading("Stop!", 1.0), spot_max=1.0,
+                                        probe=doubted) is Says.NO
+
+
+def test_the_rule_that_never_stops_hears_nothing_of_stop() -> None:
+    """What fit_stop_rule.py hears the sets with, to see every reading of every segment."""
+    certain = _reading("Stop.", 1.0)
+    assert StopRule.never().says(certain, spot_max=1.0, probe=1e9) is Says.NO
 
 
 def test_the_ending_is_the_encoder_s_last_frames_that_hold_audio() -> None:

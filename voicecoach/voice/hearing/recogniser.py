@@ -25,8 +25,9 @@ The spotter and the streaming search hear many stops in talk that was not
 "stop" (hundreds an hour, measured); Whisper, which knows English, turns down
 nearly all of them, and the stop probe most of the exclamations Whisper lets
 through, so that little needs to be asked of Whisper for a stop the spotter
-also heard, which keeps the stops said over babble. A missed stop is the worst mistake this
-product can make: the figures behind these rules are in settings.py.
+also heard, which keeps the stops said over babble. Where Whisper and the
+spotter are both sure, the probe has no veto. A missed stop is the worst
+mistake this product can make: the figures behind these rules are in settings.py.
 """
 
 from __future__ import annotations
