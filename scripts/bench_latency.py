@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
 from voicecoach.voice.hearing.evaluate import (  # noqa: E402
     CHUNK_SAMPLES,
-    room_tone,
+    in_quiet_room,
     speech_end,
 )
 from voicecoach.voice.pcm import read_wav  # noqa: E402
@@ -62,7 +62,6 @@ RATE = 16000
 PROGRAM = REPO / "tests" / "data" / "programs" / "short-descend.toml"
 CHUNK_S = CHUNK_SAMPLES / RATE
 """The microphone's chunk: the finest step in which a decision can be seen."""
-NOISE_RMS = 30.0  # a quiet room, so the first seconds are not digital silence
 LOUD = 300
 """A sample of the coach's speech louder than this is sounding (int16)."""
 
@@ -76,15 +75,8 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
 
 
 def make_input(clip: np.ndarray, at_s: float, total_s: float, seed: int) -> np.ndarray:
-    """The session's microphone: a quiet room, and in it the room the clip was recorded
-    in, heard all along (its room tone) and not only while the word is said."""
-    rng = np.random.default_rng(seed)
-    room = rng.normal(0, NOISE_RMS, int(total_s * RATE))
-    speaker_room = room_tone(clip, len(room)).astype(np.float64)
-    start = int(at_s * RATE)
-    speaker_room[start:start + len(clip)] = clip
-    room += speaker_room
-    return np.clip(room, -32768, 32767).astype(np.int16)
+    """The session's microphone for `total_s`, the clip said `at_s` into it."""
+    return in_quiet_room(clip, int(at_s * RATE), int(total_s * RATE), seed)
 
 
 def find(haystack: np.ndarray, needle: np.ndarray) -> int:

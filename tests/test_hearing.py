@@ -19,6 +19,7 @@ from voicecoach.voice.hearing import Detection, HearingSettings, Recogniser
 from voicecoach.voice.hearing.evaluate import (
     NO_COMMAND,
     hear_clip,
+    in_quiet_room,
     padded,
     room_tone,
     run_clip,
@@ -172,10 +173,7 @@ def test_a_stop_whisper_and_the_spotter_are_sure_of_is_taken_though_the_probe_do
     neither hears it (measured)."""
     clip = read_wav(SPEECH / "clips" / "stop" / "sc2test__7bae88ed_nohash_0.wav")
     at = 36814  # the bench's 2.3009 s, in samples: the readings move with the alignment
-    room = np.random.default_rng(18).normal(0, 30.0, at + len(clip) + 6 * 16000)
-    speaker_room = room_tone(clip, len(room)).astype(np.float64)
-    speaker_room[at: at + len(clip)] = clip
-    samples = np.clip(room + speaker_room, -32768, 32767).astype(np.int16)
+    samples = in_quiet_room(clip, at, at + len(clip) + 6 * 16000, seed=18)
     stops = [d.t_end for d in hear_clip(recogniser, samples) if d.word == "stop"]
     word_end = (at + len(clip)) / 16000
     assert stops and stops[0] < word_end + 0.3, (stops, word_end)

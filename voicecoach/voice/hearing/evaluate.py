@@ -266,6 +266,21 @@ def speech_end(samples: np.ndarray, threshold_ratio: float = 0.1) -> float:
     return (loud[-1] + 1) * 160 / RATE
 
 
+QUIET_ROOM_RMS = 30.0
+"""A quiet room's noise (int16 RMS), so that a session's first seconds are not digital
+silence."""
+
+
+def in_quiet_room(clip: np.ndarray, start: int, length: int, seed: int) -> np.ndarray:
+    """`length` samples of a session's microphone: a quiet room, and in it the room the
+    clip was recorded in, heard all along (its room tone) and not only while the word is
+    said, with the clip at sample `start` (scripts/bench_latency.py's trials)."""
+    room = np.random.default_rng(seed).normal(0, QUIET_ROOM_RMS, length)
+    speaker_room = room_tone(clip, length).astype(np.float64)
+    speaker_room[start:start + len(clip)] = clip
+    return np.clip(room + speaker_room, -32768, 32767).astype(np.int16)
+
+
 def padded(samples: np.ndarray) -> bytes:
     """The clip with PAD_S of its room tone before and after it, as 16-bit PCM."""
     pad = room_tone(samples, round(PAD_S * RATE))
