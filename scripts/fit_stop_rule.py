@@ -207,11 +207,11 @@ LEARNT_BY_EVERY_PROBE = -1
 
 def collect_more_game(sets: Path, more: Path, spotter: str) -> list[ClipReadings]:
     """More of the game's talk (make_game_talk.py --after GAME --out MORE), joined as the
-    eval joins GAME's, into SETS/game-talk-more, and heard in two shares."""
+    eval joins GAME's, into SETS/game-talk-more, and heard in two halves at once."""
     joined_talk(more / "manifest.csv", sets / "game-talk-more")
     talk = read_manifest(sets / "game-talk-more" / "manifest.csv")
-    jobs = [(share, [("game-talk-more", NO_COMMAND, "", clip.path, 0.0, clip.path)
-                     for clip in talk[share::2]], spotter) for share in range(2)]
+    jobs = [(half, [("game-talk-more", NO_COMMAND, "", clip.path, 0.0, clip.path)
+                    for clip in talk_half(talk, half)], spotter) for half in range(2)]
     with Pool(2) as pool:
         parts = pool.map(hear_fold, jobs)
     clips = [clip for part in parts for clip in part]

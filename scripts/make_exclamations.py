@@ -28,7 +28,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from make_game_talk import SOX, STOP, TO_WAV_16K, SetupError, check_sox, unpack_package
+from make_game_talk import (
+    SOX,
+    STOP,
+    TO_WAV_16K,
+    SetupError,
+    check_sox,
+    transcript_of,
+    unpack_package,
+)
 
 from voicecoach.voice.hearing.whisper_reader import WhisperReader
 from voicecoach.voice.pcm import RATE, read_wav
@@ -49,9 +57,10 @@ def main() -> int:
     whisper = WhisperReader()
     kept: list[tuple[str, str, str]] = []
     left_out: list[tuple[str, str]] = []
+    seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            check_sox()
+            check_sox("vorbis", "libsox-fmt-base")
             unpack_package(PACKAGE, args.deb, Path(tmp), VOICES)
         except (SetupError, subprocess.CalledProcessError) as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -61,12 +70,13 @@ def main() -> int:
             path = clips / f"{pack}-{shout.stem}.wav"
             subprocess.run([*SOX, str(shout), *TO_WAV_16K, str(path)], check=True)
             samples = read_wav(path)
-            transcript = whisper.transcribe(samples.tobytes(), 4 + int(8 * len(samples) / RATE))
+            transcript = transcript_of(whisper, samples)
             if STOP.search(transcript):
                 left_out.append((path.name, transcript))
                 path.unlink()
                 continue
             kept.append((f"clips/{path.name}", pack, transcript))
+            seconds += len(samples) / RATE
     with (args.out / "manifest.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "speaker", "transcript"])
@@ -75,7 +85,6 @@ def main() -> int:
         writer = csv.writer(handle)
         writer.writerow(["line", "transcript"])
         writer.writerows(left_out)
-    seconds = sum(len(read_wav(args.out / path)) for path, _, _ in kept) / RATE
     print(f"{len(kept)} shouts, {seconds / 60:.1f} min in {args.out}; {len(left_out)} left out "
           "(Whisper wrote 'stop')")
     return 0

@@ -132,12 +132,19 @@ def normalise(text: str) -> str:
     return " ".join(words(text))
 
 
-def check_sox() -> None:
+def check_sox(kind: str = "mp3", package: str = "libsox-fmt-mp3") -> None:
+    """sox, able to read files of `kind` (a sox format name; Debian's `package` adds it)."""
     if shutil.which("sox") is None:
-        raise SetupError("sox is not installed (apt-get install sox libsox-fmt-mp3)")
+        raise SetupError(f"sox is not installed (apt-get install sox {package})")
     formats = subprocess.run(["sox", "-h"], capture_output=True, text=True).stdout
-    if " mp3 " not in formats.replace("\n", " "):
-        raise SetupError("sox cannot read MP3 (apt-get install libsox-fmt-mp3)")
+    if f" {kind} " not in formats.replace("\n", " "):
+        raise SetupError(f"sox cannot read {kind} files (apt-get install {package})")
+
+
+def transcript_of(whisper: WhisperReader, samples: np.ndarray) -> str:
+    """Whisper's transcript of one spoken line; speech runs under 8 tokens a second,
+    which gives the line's budget."""
+    return whisper.transcribe(samples.tobytes(), 4 + int(8 * len(samples) / RATE))
 
 
 def decode(mp3: bytes, out: Path) -> None:
@@ -240,8 +247,7 @@ def main() -> int:
             continue
         decode(data[entry.offset:entry.offset + entry.size], path)
         samples = read_wav(path)
-        # Speech runs under 8 tokens a second: a budget for the line's length.
-        transcript = whisper.transcribe(samples.tobytes(), 4 + int(8 * len(samples) / RATE))
+        transcript = transcript_of(whisper, samples)
         reason = why_left_out(entry.name, transcript, scenes, sentences)
         if reason:
             left_out.append((path.name, transcript, reason))
