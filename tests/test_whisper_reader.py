@@ -209,7 +209,7 @@ def test_the_probe_hears_stop_in_real_voices_and_not_other_words(reader: Whisper
     the development set: this holds the reader and the probe together; the README has the
     figures on voices it never heard), each clip read as the recogniser reads it when the
     word has just ended: its room tone before it, and up to the clip's end. Measured: 38
-    of the 40 stops pass, none of the 140 other clips."""
+    of the 40 stops pass, none of the 136 other clips."""
     probe = StopProbe.load()
     threshold = StopRule().probe
 

@@ -15,11 +15,13 @@ Design (one pipeline, used live and by `voicecoach eval`):
    process of its own (judge_process.py), reads the segment in about 20 ms.
    A reading says "stop" outright when Whisper writes it or finds it likely
    enough; it says "maybe" when the spotter fired and Whisper nods faintly, and
-   two of those in one segment are a stop (settings.StopRule). Either needs the
-   stop probe (stop_probe.py), which hears from Whisper's encoder whether the
-   audio ends in "stop", to agree. An answer (a
-   number, yes or no) is the likeliest of the words the engine awaits; any
-   other command must be all that Whisper's transcript says.
+   `agree` of those in one segment (one, as shipped) are a stop
+   (settings.StopRule). Either needs the stop probe (stop_probe.py), which hears
+   from Whisper's encoder whether the audio ends in "stop", to agree, unless
+   Whisper and the spotter are both sure. An answer (a number, yes or no) is the
+   likeliest of the words the engine awaits, read by a larger Whisper when one
+   is named (settings.number_model); any other command must be all that
+   Whisper's transcript says.
 
 The spotter and the streaming search hear many stops in talk that was not
 "stop" (hundreds an hour, measured); Whisper, which knows English, turns down
