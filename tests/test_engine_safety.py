@@ -17,29 +17,68 @@ PROGRAMS = Path(__file__).parent / "data" / "programs"
 CHECKIN_AT = 60.0
 
 
+# weeks-3-4: descend 20 s, check-in 60 s into the hold (80 s); pain may rise 2 points there.
+LATER_CHECKIN_AT = 80.0
+
+
 @pytest.fixture
 def program():
     return load_builtin("first-session")
+
+
+@pytest.fixture
+def later():
+    return load_builtin("weeks-3-4")
+
+
+def checkins(program) -> list[float]:
+    """When the hold's check-ins are asked (clock seconds)."""
+    room = 2 * EngineSettings().answer_timeout_s
+    every = program.checkin_every_s
+    return [program.descend_s + k * every for k in range(1, int(program.hold_s // every) + 1)
+            if k * every <= program.hold_s - room]
+
+
+def answers(program, word: str, first: str | None = None) -> list:
+    """A rating 2 s into every check-in: `first` at the first, `word` at the rest."""
+    times = checkins(program)
+    return [(t + 2, Heard(first if first and i == 0 else word)) for i, t in enumerate(times)]
 
 
 def settings(**kw):
     return EngineSettings(checklist=False, pain_before=3, **kw)
 
 
-def test_pain_more_than_two_points_above_before_returns_at_once(program):
-    run = drive(program, settings(), [(CHECKIN_AT + 2, Heard("six")), (300, Heard("five"))])
-    assert run.logs("return_started") == [(CHECKIN_AT + 2, {"reason": "pain_rise"})]
-    assert (CHECKIN_AT + 2, "return_pain") in run.says()
+def test_pain_more_than_two_points_above_before_returns_at_once(later):
+    at = LATER_CHECKIN_AT + 2
+    run = drive(later, settings(), [(at, Heard("six")), (600, Heard("five"))])
+    assert run.logs("return_started") == [(at, {"reason": "pain_rise"})]
+    assert (at, "return_pain") in run.says()
     assert run.end.reason == "pain_rise"
 
 
-def test_pain_exactly_two_points_above_is_noted_not_a_return(program):
-    run = drive(program, settings(), [(CHECKIN_AT + 2, Heard("five")), (300, Heard("five"))])
-    assert run.logs("return_started") == [(105.0, {"reason": "completed"})]
+def test_pain_exactly_two_points_above_is_noted_not_a_return(later):
+    run = drive(later, settings(), [*answers(later, "five"), (600, Heard("five"))])
+    assert run.logs("return_started") == [(260.0, {"reason": "completed"})]
+
+
+@pytest.mark.parametrize("name", ["first-session", "weeks-1-2"])
+def test_in_the_first_weeks_any_rise_in_pain_returns_at_once(name):
+    # Seed 003, weeks 1-2: "stop immediately if pain increases".
+    early = load_builtin(name)
+    at = early.descend_s + early.checkin_every_s + 2
+    run = drive(early, settings(), [(at, Heard("four")), (600, Heard("four"))])
+    assert run.logs("return_started") == [(at, {"reason": "pain_rise"})]
+
+
+def test_in_the_first_weeks_the_same_pain_is_no_return():
+    early = load_builtin("weeks-1-2")
+    run = drive(early, settings(), [*answers(early, "three"), (600, Heard("three"))])
+    assert [d["reason"] for _, d in run.logs("return_started")] == ["completed"]
 
 
 def test_no_answer_after_one_reask_returns_and_sounds_the_alert(program):
-    run = drive(program, settings(), [(400, Heard("two"))])
+    run = drive(program, settings(), [(130, Key("space")), (400, Heard("two"))])
     asked = [t for t, pid in run.says() if pid in ("checkin_ask", "pain_reask") and t < 100]
     assert asked == [CHECKIN_AT, CHECKIN_AT + 10]
     assert run.logs("return_started") == [(CHECKIN_AT + 20, {"reason": "no_answer"})]
@@ -50,7 +89,7 @@ def test_no_answer_after_one_reask_returns_and_sounds_the_alert(program):
 
 def test_talking_without_an_answer_still_reaches_the_no_answer_rule(program):
     babble = [(CHECKIN_AT + k, Unrecognised("banana")) for k in range(1, 20, 3)]
-    run = drive(program, settings(), [*babble, (400, Heard("two"))])
+    run = drive(program, settings(), [*babble, (130, Key("space")), (400, Heard("two"))])
     assert run.logs("return_started")[0] == (CHECKIN_AT + 20, {"reason": "no_answer"})
     assert not [d for _, d in run.logs("pain") if d["phase"] == "hold"]
 
@@ -77,7 +116,8 @@ def test_from_a_hold_at_or_below_thirty_degrees_the_pause_is_where_the_user_is(p
 
 
 def test_help_gives_stuck_guidance_with_a_repeating_alert(program):
-    run = drive(program, settings(), [(50, Heard("help")), (400, Heard("two"))])
+    run = drive(program, settings(), [(50, Heard("help")), (130, Key("space")),
+                                      (400, Heard("two"))])
     assert run.logs("return_started") == [(50, {"reason": "help"})]
     assert (50, "stuck_guidance") in run.says()
     assert (50, Alert("alert", repeat=True)) in run.actions

@@ -114,15 +114,16 @@ def test_time_and_repeat_answer_from_the_clock(ten_minutes):
 
 def test_checklist_then_pre_pain_then_descend():
     program = load_builtin("first-session")
-    script = [(float(i), Key("enter")) for i in range(1, 8)] + [(8.0, Heard("four"))]
+    script = [(float(i), Key("enter")) for i in range(1, 10)] + [(10.0, Heard("four"))]
     run = drive(program, EngineSettings(), script + [(200, Heard("three"))])
-    ids = [pid for _, pid in run.says()][:10]
-    assert ids == ["checklist_intro", "check_height", "check_ankles", "check_socks",
-                   "check_phone", "check_spotter", "check_stop", "mic_check", "pre_pain_ask",
+    ids = [pid for _, pid in run.says()][:12]
+    assert ids == ["checklist_intro", "check_height", "check_table", "check_ankles",
+                   "check_release", "check_socks", "check_phone", "check_spotter", "check_stop",
+                   "mic_check", "pre_pain_ask",
                    "pain_noted"]
-    assert run.logs("pain")[0] == (8.0, {"value": 4, "phase": "before", "confidence": 1.0,
+    assert run.logs("pain")[0] == (10.0, {"value": 4, "phase": "before", "confidence": 1.0,
                                          "transcript": ""})
-    assert run.says("descend") == [(8.0, "Lean back slowly to 20 degrees. "
+    assert run.says("descend") == [(10.0, "Lean back slowly to 20 degrees. "
                                          "Your hold begins in 15 seconds.")]
 
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from voicecoach.cli import main
 from voicecoach.protocol.screening import (
     QUESTIONS,
+    QUESTIONS_BY_ID,
     ClearanceRecord,
     ScreeningRecord,
     evaluate,
@@ -36,9 +37,25 @@ def test_the_questions_cover_every_contraindication_in_the_sources():
     assert {"high_blood_pressure", "glaucoma", "eye_disease", "retinal_detachment",
             "eye_surgery", "heart_disease", "circulation", "stroke", "intracranial_pressure",
             "ear_problems", "hernia", "pregnancy", "blood_thinners", "osteoporosis",
-            "ankle_leg_injury", "vertigo", "blood_clots", "hypothermia"} == ids
+            "ankle_leg_injury", "vertigo", "blood_clots", "hypothermia",
+            "table_capacity", "table_certification", "release_not_practised"} == ids
     for q in QUESTIONS:
         assert q.text.endswith("?") and q.label and q.why.endswith(".")
+
+
+@pytest.mark.parametrize("question", ["table_capacity", "table_certification",
+                                      "release_not_practised"])
+def test_the_table_and_the_release_practice_block_and_no_clearance_lifts_them(
+        tmp_path: Path, question: str):
+    # Seed 003: a table rated 20% over your weight, UL/CE/ASTM certified, and the manual
+    # ankle release practised before the first session.
+    db = tmp_path / "s.db"
+    record_screening(db, {**ALL_NO, question: True}, DAY)
+    status = screening_status(db, DAY)
+    assert not status.allowed
+    assert QUESTIONS_BY_ID[question].remedy in status.reason
+    record_clearance(db, "Dr. Rivera", DAY, "", DAY)
+    assert not screening_status(db, DAY).allowed
 
 
 def test_no_screening_blocks_and_asks_for_one(tmp_path: Path):
@@ -179,7 +196,7 @@ def test_screen_without_an_answer_is_asked_again_and_stores_nothing_if_abandoned
     # An empty line is not an answer: the question is repeated. Then the input ends.
     result = invoke("screen", "--db", str(db), input="\nn\n")
     assert result.exit_code == 1
-    assert result.output.count("1/18.") == 2
+    assert result.output.count(f"1/{len(QUESTIONS)}.") == 2
     status = json.loads(invoke("screen", "--db", str(db), "--status", "--json").output)
     assert status["needs_screening"] is True and status["allowed"] is False
 

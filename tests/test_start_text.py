@@ -17,7 +17,7 @@ from voicecoach.cli import main
 from voicecoach.voice.pcm import write_wav
 
 PROGRAMS = Path(__file__).parent / "data" / "programs"
-CHECKLIST_READY = "ready\n" * 7  # six checklist items and the microphone check
+CHECKLIST_READY = "ready\n" * 9  # eight checklist items and the microphone check
 
 
 def invoke(*args: str, input: str | None = None):
@@ -54,8 +54,8 @@ def test_whole_text_session_then_history_json(tmp_path: Path, screened_db: Path)
     assert (s["pain_before"], s["pain_after"]) == (3, 1)
 
 
-def test_stop_typed_at_a_checkin_ends_early_with_exit_1(screened_db: Path):
-    db = screened_db
+def test_stop_typed_at_a_checkin_ends_early_with_exit_1(seasoned_db: Path):
+    db = seasoned_db
     result = invoke("start", "--text", "--fast", "--pain", "2", "--no-checklist",
                     "--db", str(db), input="stop\n4\n")
     assert result.exit_code == 1, result.output
@@ -129,8 +129,8 @@ def test_pain_out_of_range_on_the_command_line_is_one_line_exit_2(tmp_path: Path
 
 
 def test_sigkill_mid_hold_leaves_an_interrupted_session_with_every_event(tmp_path: Path,
-                                                                         screened_db: Path):
-    db = screened_db
+                                                                         seasoned_db: Path):
+    db = seasoned_db
     events = tmp_path / "ev.jsonl"
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "start", "--text", "--pain", "3", "--no-checklist",
@@ -167,7 +167,7 @@ def test_sigkill_mid_hold_leaves_an_interrupted_session_with_every_event(tmp_pat
     assert "hold_started" in [e["type"] for e in stored]
 
 
-def test_without_an_audio_device_start_says_so_and_points_to_text(screened_db: Path,
+def test_without_an_audio_device_start_says_so_and_points_to_text(seasoned_db: Path,
                                                                   tmp_path: Path):
     # No sound server to reach and no sound card: PortAudio finds no device at all.
     env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path / 'no-such-server'}",
@@ -175,7 +175,7 @@ def test_without_an_audio_device_start_says_so_and_points_to_text(screened_db: P
     (tmp_path / "client.conf").write_text("autospawn = no\n")
     result = subprocess.run(
         [sys.executable, "-m", "voicecoach", "start", "--pain", "2", "--no-checklist",
-         "--db", str(screened_db)], env=env, stdin=subprocess.DEVNULL,
+         "--db", str(seasoned_db)], env=env, stdin=subprocess.DEVNULL,
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()

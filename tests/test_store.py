@@ -173,7 +173,8 @@ def test_sessions_newest_first_with_limit(tmp_path: Path) -> None:
     assert [s["program"] for s in store.sessions(limit=2)] == ["p3", "p2"]
     assert set(store.sessions()[0]) == {
         "id", "started_at", "ended_at", "program", "status", "end_reason", "pain_before",
-        "pain_after", "duration_s", "held_s", "event_count"}
+        "pain_after", "duration_s", "held_s", "event_count", "simulated", "dizzy",
+        "dizziness_passed"}
 
 
 @pytest.mark.parametrize(("events", "held"), [

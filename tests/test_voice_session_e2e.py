@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from audio_match import HostWatch, similarity
-from conftest import record_clean_screening
+from conftest import record_clean_screening, record_past_sessions
 from pulse import PulseServer, window_rms
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import read_wav
@@ -74,6 +74,7 @@ def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
     db = tmp_path / "session.db"
     events = tmp_path / "ev.jsonl"
     record_clean_screening(db)
+    record_past_sessions(db)  # past the first ten sessions: --no-checklist is allowed
     recording = fresh_pulse.record_speaker()
     # Printed if a prompt comes out broken: did the whole machine stall meanwhile?
     with HostWatch() as host:

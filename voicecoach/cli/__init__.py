@@ -65,6 +65,8 @@ def _register() -> None:
     main.add_command(programs.programs)
     main.add_command(screen.screen)
     main.add_command(clearance.clearance)
+    from voicecoach.cli import dizziness
+    main.add_command(dizziness.dizziness)
     main.add_command(plan.plan_command)
     from voicecoach.cli import track
     main.add_command(track.track)

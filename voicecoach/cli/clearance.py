@@ -8,10 +8,26 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.common import db_option, json_option
-from voicecoach.cli.database import DatabaseProblem, resolve_db_path
+from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
 from voicecoach.cli.screen import ScreeningProblem, status_json
+from voicecoach.protocol.plan import dizziness_hold, summaries_from_rows
 from voicecoach.protocol.screening import record_clearance
 from voicecoach.store import StoreError
+
+
+def _dizziness_reason(db_path: Path | None) -> str | None:
+    """What a clearance is for when a dizzy session holds the next one, or None."""
+    path = resolve_db_path(db_path)
+    if not path.exists():
+        return None
+    store = open_store(db_path)
+    try:
+        hold = dizziness_hold(summaries_from_rows(store.sessions()), None)
+    except StoreError as e:
+        raise DatabaseProblem(str(e)) from None
+    finally:
+        store.close()
+    return "dizziness that lasted after a session" if hold else None
 
 
 @click.command()
@@ -26,7 +42,8 @@ def clearance(db_path: Path | None, cleared_by: str, cleared_on: datetime | None
               json_: bool) -> None:
     """Record a medical clearance for the conditions your screening found.
 
-    A "yes" in `voicecoach screen` blocks sessions until this is recorded. The
+    A "yes" in `voicecoach screen` blocks sessions until this is recorded, and
+    so does dizziness that lasted after a session (see `voicecoach dizziness`). The
     clearance belongs to your latest screening: after the next one (every 90
     days), record it again if you still answer yes.
 
@@ -37,7 +54,8 @@ def clearance(db_path: Path | None, cleared_by: str, cleared_on: datetime | None
     today = date.today()
     try:
         status = record_clearance(resolve_db_path(db_path), cleared_by,
-                                  cleared_on.date() if cleared_on else today, note, today)
+                                  cleared_on.date() if cleared_on else today, note, today,
+                                  unflagged_reason=_dizziness_reason(db_path))
     except ValueError as e:
         raise ScreeningProblem(str(e)) from None
     except StoreError as e:

@@ -31,7 +31,10 @@ def _status(session: dict[str, Any]) -> str:
     status = str(session["status"]).replace("_", " ")
     reason = session.get("end_reason")
     if reason and reason != "completed":
-        return f"{status}: {str(reason).replace('_', ' ')}"
+        status = f"{status}: {str(reason).replace('_', ' ')}"
+    if session.get("simulated"):
+        # Driven from audio files: not in the plan or the reports.
+        status += " (simulated)"
     return status
 
 

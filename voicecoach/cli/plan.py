@@ -11,9 +11,10 @@ import click
 
 from voicecoach.cli.common import db_option, json_option
 from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
+from voicecoach.protocol.gates import daily_problem
 from voicecoach.protocol.plan import TRACKS, plan, summaries_from_rows
 from voicecoach.protocol.program import ProgramError, load_builtin
-from voicecoach.protocol.screening import screening_status
+from voicecoach.protocol.screening import latest_clearance_on, screening_status
 from voicecoach.store import StoreError
 
 
@@ -38,6 +39,7 @@ def plan_command(db_path: Path | None, track: str | None, json_: bool) -> None:
     path = resolve_db_path(db_path)
     today = date.today()
     rows: list[dict[str, object]] = []
+    cleared_on: date | None = None
     screening_reason: str | None = "No safety screening is on record yet: run " \
         "`voicecoach screen` before your first session."
     if path.exists():
@@ -46,11 +48,13 @@ def plan_command(db_path: Path | None, track: str | None, json_: bool) -> None:
             rows = store.sessions()
             status = screening_status(store, today)
             screening_reason = None if status.allowed else status.reason
+            cleared_on = latest_clearance_on(store)
         except StoreError as e:
             raise DatabaseProblem(str(e)) from None
         finally:
             store.close()
-    today_plan = plan(summaries_from_rows(rows), today, track)
+    history = summaries_from_rows(rows)
+    today_plan = plan(history, today, track, cleared_on)
     if json_:
         click.echo(json.dumps({**asdict(today_plan), "screening": screening_reason}, indent=2))
         return
@@ -61,7 +65,14 @@ def plan_command(db_path: Path | None, track: str | None, json_: bool) -> None:
     click.echo(f"Today: {today_plan.program}{title}")
     for reason in today_plan.reasons:
         click.echo(f"  - {reason}")
+    try:
+        program = load_builtin(today_plan.program)
+    except ProgramError:
+        program = None
+    held = today_plan.held or (daily_problem(history, program, today) if program else None)
     if screening_reason:
         click.echo(f"Before any session: {screening_reason}")
+    elif held:
+        click.echo(f"No session today: {held}")
     else:
         click.echo(f"Start it with: voicecoach start --program {today_plan.program}")

@@ -26,7 +26,7 @@ from voicecoach.protocol.validate import load_program
 from voicecoach.session.actions import End
 from voicecoach.session.clock import Clock, FakeClock, MonotonicClock
 from voicecoach.session.engine import Engine, EngineSettings
-from voicecoach.session.events import DeviceLost, Event
+from voicecoach.session.events import DeviceLost, Event, InputEnded
 from voicecoach.session.pipelines import stop_on_interrupt
 from voicecoach.session.recorder import SessionRecorder
 from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
@@ -117,8 +117,9 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     store = _store(db_path)
     try:
         if audio_in is None:
-            # File-driven sessions are simulations for tools and tests: nobody is on a table.
-            _gate_on_safety(store, program)
+            # File-driven sessions are simulations for tools and tests: nobody is on a
+            # table, so they are marked simulated and pass no gates.
+            _gate_on_safety(store, program, checklist=not no_checklist)
         settings = EngineSettings(checklist=not no_checklist, pain_before=pain)
         if source is not None:
             with hearing_errors():
@@ -135,16 +136,20 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     sys.exit(code)
 
 
-def _gate_on_safety(store: Store, program: Program) -> None:
-    """Refuse a session the screening blocks, or a program that climbs too fast."""
-    from voicecoach.protocol.plan import progression_problem, summaries_from_rows
-    from voicecoach.protocol.screening import screening_status
+def _gate_on_safety(store: Store, program: Program, *, checklist: bool) -> None:
+    """Refuse a session the screening blocks, or one the limits on the person forbid today
+    (dizziness not known to have passed, sessions or time a day, the first sessions'
+    checklist, a program that climbs too fast)."""
+    from voicecoach.protocol.gates import start_problem
+    from voicecoach.protocol.plan import summaries_from_rows
+    from voicecoach.protocol.screening import latest_clearance_on, screening_status
 
     today = datetime.now().date()
     status = screening_status(store, today)
     if not status.allowed:
         raise click.UsageError(status.reason)
-    problem = progression_problem(summaries_from_rows(store.sessions()), program.stage, today)
+    problem = start_problem(summaries_from_rows(store.sessions()), program, today,
+                            checklist=checklist, cleared_on=latest_clearance_on(store))
     if problem is not None:
         raise click.UsageError(f"{problem} (see `voicecoach plan`).")
 
@@ -154,7 +159,8 @@ def _open_session(store: Store, program: Program, settings: EngineSettings,
     session_id = store.start_session(
         program=program.name, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         pid=os.getpid(), options={"mode": mode, "checklist": settings.checklist,
-                                  "pain": settings.pain_before})
+                                  "pain": settings.pain_before},
+        simulated=mode == "audio-file")
     return SessionRecorder(store, session_id, events_path)
 
 
@@ -212,6 +218,7 @@ def _feed_scripted_lines(runner: LiveRunner, engine: Engine) -> None:
             runner.post(typed_event(line))
             # Give the engine time to take the answer before the next line is judged.
             threading.Event().wait(0.1)
+        runner.post(InputEnded())
 
     threading.Thread(target=loop, name="scripted-input", daemon=True).start()
 

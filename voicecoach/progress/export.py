@@ -52,7 +52,10 @@ class ExportData:
 
 
 def load_export(store: Store, tz: dt.tzinfo | None = None) -> ExportData:
-    return ExportData(history=load_history(store, tz), pain=store.pain_ratings())
+    history = load_history(store, tz)
+    kept = {s.id for s in history.sessions}
+    return ExportData(history=history,
+                      pain=[p for p in store.pain_ratings() if p["session_id"] in kept])
 
 
 def schema() -> dict[str, Any]:

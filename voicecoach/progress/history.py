@@ -156,12 +156,14 @@ class History:
 
 def load_history(store_or_db_path: Store | Path | str,
                  tz: dt.tzinfo | None = None) -> History:
-    """Everything recorded, oldest first; days and weeks in `tz` (default: local)."""
+    """Everything recorded, oldest first; days and weeks in `tz` (default: local). Simulated
+    sessions (driven from audio files) are left out."""
     if isinstance(store_or_db_path, Store):
         rows = store_or_db_path.sessions()
     else:
         with Store.open(Path(store_or_db_path)) as store:
             rows = store.sessions()
-    sessions = sorted((session_point(row, tz) for row in rows),
+    # Sessions driven from audio files were simulations: nobody was on a table.
+    sessions = sorted((session_point(row, tz) for row in rows if not row.get("simulated")),
                       key=lambda s: (s.started, s.id))
     return History(sessions=sessions, daily=daily_entries(store_or_db_path))

@@ -24,16 +24,19 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from voicecoach.protocol.limits import (
+    DIZZY_DOCTOR_AFTER_MIN,
+    PAIN_RISE_LIMIT,
+    REPEATED_ENDINGS,
+    SESSIONS_PER_WEEK,
+    SPOTTER_SESSIONS,
+    pain_rise_limit,
+)
 from voicecoach.protocol.program import STAGES, ProgramError, builtin_program_names, load_builtin
 
 logger = logging.getLogger(__name__)
 
-SPOTTER_SESSIONS = 10
-"""Have a spotter for this many first sessions."""
-SESSIONS_PER_WEEK = (3, 4)
 MISSED_WEEK_DAYS = 7
-PAIN_RISE_LIMIT = 2
-"""Pain after the session more than this many points above before counts as a pain ending."""
 STAGE_STEP_DAYS = 7
 """No more than one stage up within this many days."""
 REPEAT_LEVEL_DAYS = 7
@@ -43,6 +46,7 @@ REPEAT_LEVEL_SESSIONS = 2
 PAIN_REASONS = frozenset({"pain_rise"})
 WARNING_REASONS = frozenset({"symptom"})
 DISTRESS_REASONS = frozenset({"no_answer", "help"})
+DEVICE_REASONS = frozenset({"device_lost"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ class SessionSummary:
     pain_after: int | None = None
     stage: str | None = None
     """The program's stage; None = look the name up among the built-in programs."""
+    held_s: float | None = None
+    """Time inverted in the hold (seconds)."""
+    dizzy: bool = False
+    """Dizziness was reported during or after the session."""
+    dizziness_passed: bool | None = None
+    """The user's last word on whether the dizziness passed (None: never answered)."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], stage: str | None = None) -> SessionSummary:
@@ -63,7 +73,8 @@ class SessionSummary:
         return cls(started_at=datetime.fromisoformat(str(row["started_at"])),
                    program=str(row["program"]), status=str(row.get("status") or ""),
                    end_reason=row.get("end_reason"), pain_before=row.get("pain_before"),
-                   pain_after=row.get("pain_after"), stage=stage)
+                   pain_after=row.get("pain_after"), stage=stage, held_s=row.get("held_s"),
+                   dizzy=bool(row.get("dizzy")), dizziness_passed=row.get("dizziness_passed"))
 
     @property
     def day(self) -> date:
@@ -80,8 +91,10 @@ class SessionSummary:
     def ended_for_pain(self) -> bool:
         if self.end_reason in PAIN_REASONS:
             return True
+        stage = stage_of(self)
+        limit = pain_rise_limit(stage) if stage is not None else PAIN_RISE_LIMIT
         return (self.pain_before is not None and self.pain_after is not None
-                and self.pain_after - self.pain_before > PAIN_RISE_LIMIT)
+                and self.pain_after - self.pain_before > limit)
 
     @property
     def clean(self) -> bool:
@@ -101,19 +114,21 @@ class Level:
 
 TRACKS: dict[str, tuple[Level, ...]] = {
     "general": (
-        Level("first-session", "first", 0, 1),
+        # Progress goes by the week (seed 003): even the first session's day is over
+        # before weeks 1-2 begin.
+        Level("first-session", "first", 1, 1),
         Level("weeks-1-2", "weeks-1-2", 14, 4),
         Level("weeks-3-4", "weeks-3-4", 14, 4),
         Level("week-5-plus", "week-5-plus"),
     ),
     "sciatica": (
-        Level("first-session", "first", 0, 1),
+        Level("first-session", "first", 1, 1),
         Level("sciatica-week-1", "weeks-1-2", 7, 2),
         Level("sciatica-week-2", "weeks-1-2", 7, 2),
         Level("sciatica-week-3", "weeks-3-4"),
     ),
     "herniated-disc": (
-        Level("first-session", "first", 0, 1),
+        Level("first-session", "first", 1, 1),
         Level("weeks-1-2", "weeks-1-2", 14, 4),
         Level("herniated-disc", "weeks-3-4"),
     ),
@@ -132,6 +147,9 @@ class Plan:
     stage: str = "first"
     spotter: bool = True
     """A spotter should be there (one of the first ten sessions)."""
+    held: str | None = None
+    """Why no session should start today at all (dizziness not yet known to have passed),
+    or None."""
 
 
 @lru_cache(maxsize=1)
@@ -182,15 +200,20 @@ def _sessions(n: int) -> str:
     return f"{n} session" if n == 1 else f"{n} sessions"
 
 
-def plan(history: Iterable[SessionSummary], today: date, track: str | None = None) -> Plan:
+def plan(history: Iterable[SessionSummary], today: date, track: str | None = None,
+         cleared_on: date | None = None) -> Plan:
     """Today's program and the reasons for it. `track` picks a condition ladder
-    ("sciatica", "herniated-disc"); by default the one the user has been following."""
+    ("sciatica", "herniated-disc"); by default the one the user has been following.
+    `cleared_on` is the date of the latest medical clearance, if any."""
     sessions = sorted(history, key=lambda s: s.started_at)
     if track is not None and track not in TRACKS:
         raise ValueError(f"unknown track {track!r}; known: {', '.join(TRACKS)}")
     track_name = track or infer_track(sessions)
     ladder = TRACKS[track_name]
     notes = _notes(sessions, today)
+    repeated = repeated_endings(sessions)
+    if repeated is not None:
+        notes.insert(0, repeated)
     spotter = len(sessions) < SPOTTER_SESSIONS
     placed = [(s, lvl) for s in sessions if (lvl := _level_of(ladder, s)) is not None]
     if not placed:
@@ -198,7 +221,7 @@ def plan(history: Iterable[SessionSummary], today: date, track: str | None = Non
         return Plan(first.program, [
             "You have no sessions yet, so begin with the first session: a low angle and a "
             "short hold while your body learns what inversion feels like.", *notes],
-            track_name, first.stage, spotter)
+            track_name, first.stage, spotter, held=dizziness_hold(sessions, cleared_on))
 
     last, current = placed[-1]
     target, reasons = _choose(placed, ladder, current, last, today)
@@ -212,7 +235,8 @@ def plan(history: Iterable[SessionSummary], today: date, track: str | None = Non
                    f"{progression_problem(sessions, ladder[target].stage, today)}."]
         target = capped
     level = ladder[target]
-    return Plan(level.program, reasons + notes, track_name, level.stage, spotter)
+    return Plan(level.program, reasons + notes, track_name, level.stage, spotter,
+                held=dizziness_hold(sessions, cleared_on))
 
 
 def _choose(placed: list[tuple[SessionSummary, int]], ladder: tuple[Level, ...], current: int,
@@ -256,9 +280,10 @@ def _choose(placed: list[tuple[SessionSummary, int]], ladder: tuple[Level, ...],
         return current, [f"Your last session {why}, so stay at {here.program} rather than "
                          "move on. If it happens again, you will step down."]
 
-    if last.end_reason in DISTRESS_REASONS:
-        what = ("you asked for help" if last.end_reason == "help"
-                else "a check-in went unanswered")
+    if last.end_reason in DISTRESS_REASONS | DEVICE_REASONS:
+        what = {"help": "you asked for help",
+                "device_lost": "the microphone, the speaker or the recogniser stopped working"
+                }.get(str(last.end_reason), "a check-in went unanswered")
         return current, [f"Your last session ended early because {what}, so stay at "
                          f"{here.program} today rather than move on."]
 
@@ -271,6 +296,39 @@ def _choose(placed: list[tuple[SessionSummary, int]], ladder: tuple[Level, ...],
         return current, reasons
 
     return _advance_or_stay(placed, ladder, current, run, today)
+
+
+def repeated_endings(sessions: Sequence[SessionSummary]) -> str | None:
+    """A word to see a clinician when the last sessions in a row all ended for pain, or all
+    ended without an answer or with a device lost; None otherwise."""
+    last = sessions[-REPEATED_ENDINGS:]
+    if len(last) < REPEATED_ENDINGS:
+        return None
+    if all(s.ended_for_pain for s in last):
+        return (f"Your last {REPEATED_ENDINGS} sessions both ended with your pain higher: "
+                "see your doctor or physical therapist before the next one, and tell them "
+                "what `voicecoach report` shows.")
+    if all(s.end_reason in {"no_answer"} | DEVICE_REASONS for s in last):
+        return (f"Your last {REPEATED_ENDINGS} sessions both ended early because a check-in "
+                "went unanswered or a device stopped working: check the microphone and the "
+                "speaker with `voicecoach doctor`, and if you could not answer, see your "
+                "doctor before the next session.")
+    return None
+
+
+def dizziness_hold(sessions: Sequence[SessionSummary], cleared_on: date | None) -> str | None:
+    """Why no session should start until the dizziness of the last session is known to have
+    passed (seed 003: dizziness lasting over five minutes needs a doctor first), or None."""
+    dizzy = [s for s in sessions if s.dizzy]
+    if not dizzy:
+        return None
+    last = dizzy[-1]
+    if last.dizziness_passed or (cleared_on is not None and cleared_on >= last.day):
+        return None
+    return (f"Your session on {last.day} left you dizzy, and you have not said that it "
+            f"passed. If it lasted more than {DIZZY_DOCTOR_AFTER_MIN} minutes, see a doctor "
+            "before inverting again and record their clearance with `voicecoach clearance "
+            "--by NAME`; if it passed sooner, say so with `voicecoach dizziness passed`.")
 
 
 def _run_at(placed: list[tuple[SessionSummary, int]], level: int) -> list[SessionSummary]:
@@ -357,13 +415,15 @@ def progression_problem(history: Iterable[SessionSummary], stage: str,
 
 
 def summaries_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[SessionSummary]:
-    """SessionSummary for each row of `Store.sessions()`, with the stage of its program
-    (built-in or the user's own) when it can still be found."""
+    """SessionSummary for each live row of `Store.sessions()` (simulated ones are left out),
+    with the stage of its program (built-in or the user's own) when it can still be found."""
     from voicecoach.protocol.validate import parse_program_ref
 
     stages: dict[str, str | None] = dict(_builtin_stages())
     result = []
     for row in rows:
+        if row.get("simulated"):
+            continue  # driven from audio files: nobody was on a table
         name = str(row["program"])
         if name not in stages:
             try:

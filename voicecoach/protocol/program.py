@@ -6,6 +6,7 @@ rules that a well-formed program must also pass live in validate.py.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +19,10 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+MAX_NUMBER = 1e6
+"""No number in a program is larger than this: a longer hold or a wider angle is refused by
+the safety rules anyway, and a bounded number cannot overflow a float."""
 
 STAGES = ("first", "weeks-1-2", "weeks-3-4", "week-5-plus")
 """Progression stages from the seeds, in order. "first" is the very first session."""
@@ -103,6 +108,14 @@ def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: 
         raise ProgramError(source, f"{where}{key}", f"must be {_kind_name(kind)}, not {value!r}")
     if not isinstance(value, kind):
         raise ProgramError(source, f"{where}{key}", f"must be {_kind_name(kind)}, not {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # TOML allows nan and inf, and integers of any size: a hold of nan seconds passes
+        # every comparison with a limit, so no such number gets past parsing.
+        if not math.isfinite(value):
+            raise ProgramError(source, f"{where}{key}", f"must be a finite number, not {value}")
+        if abs(value) > MAX_NUMBER:
+            raise ProgramError(source, f"{where}{key}",
+                               f"{value:.3g} is out of range (at most {MAX_NUMBER:g})")
     return value
 
 

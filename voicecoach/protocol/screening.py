@@ -35,6 +35,9 @@ class Question:
     """A few words naming the condition, for messages: "high blood pressure"."""
     why: str
     """One sentence: what inversion does to someone with this condition."""
+    remedy: str = ""
+    """For a question about the table or the user's practice rather than their health: what
+    to put right. A doctor's clearance does not lift these; answering no again does."""
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -98,7 +101,26 @@ QUESTIONS: tuple[Question, ...] = (
              "temperature)?",
              "hypothermia",
              "It is one of the conditions to check with a doctor before inverting."),
+    # The table and the practice: seed 003 asks for both before the first session.
+    Question("table_capacity",
+             "Is your table rated for less than your weight plus a fifth (20% more than you "
+             "weigh), or do you not know its rating?",
+             "a table not rated well above your weight",
+             "A table near its limit can bend or tip with you on it.",
+             remedy="use a table rated for at least 20% more than you weigh"),
+    Question("table_certification",
+             "Does your table lack a UL, CE or ASTM safety certification mark on its frame?",
+             "a table without a safety certification",
+             "An uncertified table may have weak ankle locks or an unstable frame.",
+             remedy="use a table certified by UL, CE or ASTM"),
+    Question("release_not_practised",
+             "Have you still to practise opening the ankle locks by hand, and to find the "
+             "emergency release, while standing upright?",
+             "an ankle release not yet practised",
+             "If the locks jam upside down, you need to know at once where the release is.",
+             remedy="practise opening the ankle locks by hand, upright, before you invert"),
 )
+"""Every question is asked so that "no" is the safe answer."""
 
 QUESTIONS_BY_ID: dict[str, Question] = {q.id: q for q in QUESTIONS}
 
@@ -155,6 +177,7 @@ def evaluate(screening: ScreeningRecord | None, clearance: ClearanceRecord | Non
     due = screening.taken_on + VALID_FOR
     flagged = tuple(q.id for q in QUESTIONS if screening.answers.get(q.id))
     common = {"screened_on": screening.taken_on, "due_on": due, "flagged": flagged}
+    to_fix = [q for q in QUESTIONS if q.remedy and screening.answers.get(q.id)]
     if today >= due:
         return Status(False, f"Your safety screening of {screening.taken_on} is more than 90 "
                       "days old: run `voicecoach screen` to answer the questions again.",
@@ -164,6 +187,10 @@ def evaluate(screening: ScreeningRecord | None, clearance: ClearanceRecord | Non
         return Status(False, "The safety screening has new questions since "
                       f"{screening.taken_on}: run `voicecoach screen` to answer them.",
                       needs_screening=True, **common)
+    if to_fix:
+        fixes = "; ".join(q.remedy for q in to_fix)
+        return Status(False, f"Before you invert, {fixes}; then run `voicecoach screen` again.",
+                      needs_screening=False, **common)
     if not flagged:
         return Status(True, f"Your screening of {screening.taken_on} found no reason to avoid "
                       f"inversion; it is due again on {due}.", needs_screening=False, **common)
@@ -224,6 +251,14 @@ def screening_status(store_or_db_path: Store | Path | str, today: date) -> Statu
     return evaluate(screening, clearance, today)
 
 
+def latest_clearance_on(store_or_db_path: Store | Path | str) -> date | None:
+    """The date of the most recent clearance of any screening, or None."""
+    from voicecoach.store.screenings import latest_clearance_date, screening_db
+
+    with screening_db(store_or_db_path) as db:
+        return latest_clearance_date(db)
+
+
 def record_screening(store_or_db_path: Store | Path | str, answers: Mapping[str, bool],
                      today: date) -> Status:
     """Store a full set of answers taken today; return the status it gives."""
@@ -241,10 +276,12 @@ def record_screening(store_or_db_path: Store | Path | str, answers: Mapping[str,
 
 
 def record_clearance(store_or_db_path: Store | Path | str, cleared_by: str, cleared_on: date,
-                     note: str, today: date) -> Status:
+                     note: str, today: date, *, unflagged_reason: str | None = None) -> Status:
     """Record a medical clearance against the latest screening; return the new status.
 
-    Raises ValueError (one plain sentence) when there is nothing valid to attach it to.
+    `unflagged_reason` says what else the clearance is for when the screening found
+    nothing (dizziness that lasted after a session). Raises ValueError (one plain
+    sentence) when there is nothing valid to attach it to.
     """
     from voicecoach.store.screenings import latest_screening, save_clearance, screening_db
 
@@ -259,9 +296,12 @@ def record_clearance(store_or_db_path: Store | Path | str, cleared_by: str, clea
         problem = check_clearance_date(cleared_on, screening, today)
         if problem:
             raise ValueError(problem)
-        if not status.flagged:
+        if not status.flagged and unflagged_reason is None:
             raise ValueError(f"your screening of {screening.taken_on} found nothing that needs "
                              "clearing")
-        clearance = ClearanceRecord(screening.id, cleared_on, cleared_by.strip(), note.strip())
+        note = note.strip()
+        if not status.flagged and unflagged_reason is not None:
+            note = f"{unflagged_reason}: {note}" if note else unflagged_reason
+        clearance = ClearanceRecord(screening.id, cleared_on, cleared_by.strip(), note)
         save_clearance(db, clearance)
     return evaluate(screening, clearance, today)

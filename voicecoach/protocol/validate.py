@@ -82,8 +82,10 @@ STAGE_LIMITS: dict[str, Limits] = {
                         min_hold_s=30.0),
     "weeks-3-4": Limits(15, 60, 300.0, "weeks 3-4 go up to 60 degrees for at most 5 min",
                         min_hold_s=30.0),
-    "week-5-plus": Limits(15, 90, 600.0, "from week 5, at most 90 degrees and 10 min",
-                          min_hold_s=30.0),
+    # Seed 003: "Week 5+: 60-90 degrees, limit to 5-10 minutes": a floor as well as a ceiling,
+    # so a program staged week-5-plus cannot skip past the weeks before it by name alone.
+    "week-5-plus": Limits(60, 90, 600.0, "from week 5, 60-90 degrees for 5 to 10 min",
+                          min_hold_s=300.0),
 }
 
 CONDITION_LIMITS: dict[str, Limits] = {

@@ -12,10 +12,16 @@ NUMBER_WORDS: dict[str, int] = {
 # in "off", "on", sentences and plain noise), and the coach itself says "come up".
 STOP_SYNONYMS: frozenset[str] = frozenset({"stop"})
 
-SYMPTOM_WORDS: frozenset[str] = frozenset({"numb", "vision", "headache"})
+SYMPTOM_WORDS: frozenset[str] = frozenset({"numb", "weakness", "vision", "headache"})
+"""Warning signs that bring the user up (seed 003: new leg numbness or foot weakness, blurred
+vision, a throbbing headache)."""
+
+SAFETY_WORDS: frozenset[str] = frozenset({"stop", "help", "dizzy"}) | SYMPTOM_WORDS
+"""Words that change what happens to the user's body: heard in a phrase too ("I feel
+dizzy", "help me"), at every moment of a session."""
 
 COMMAND_WORDS: frozenset[str] = frozenset(
-    {"stop", "yes", "no", "repeat", "time", "ready", "dizzy", "help"} | SYMPTOM_WORDS
+    {"stop", "yes", "no", "repeat", "time", "ready", "dizzy", "help", "upright"} | SYMPTOM_WORDS
 )
 
 VOCABULARY: frozenset[str] = COMMAND_WORDS | frozenset(NUMBER_WORDS)
@@ -26,6 +32,7 @@ _PHRASES: dict[str, str] = {
     "say again": "repeat",
     "again": "repeat",
     "numbness": "numb",
+    "weak": "weakness",
     "blurred vision": "vision",
     "blurry": "vision",
     "head ache": "headache",
@@ -36,12 +43,49 @@ _PHRASES: dict[str, str] = {
 }
 
 
+_PHRASE_WORDS: frozenset[str] = frozenset({
+    "i", "im", "i'm", "ive", "i've", "am", "feel", "feeling", "felt", "so", "very", "really",
+    "quite", "a", "bit", "little", "kind", "of", "me", "please", "my", "leg", "legs", "foot",
+    "feet", "arm", "arms", "hand", "hands", "are", "is", "it's", "its", "going", "getting",
+    "gone", "got", "now", "someone", "somebody", "can", "we", "could", "you", "need", "have",
+    "oh", "hey", "fully", "all", "right", "okay", "ok", "m", "ve", "s", "re",
+})
+"""Words that may stand around a safety word in a short phrase: "I feel dizzy", "help me",
+"my legs are numb", "can we stop please" ("m", "ve" and "s" are what is left of "I'm" once a
+transcript loses its apostrophes). Anything else makes the phrase not a command, so
+a sentence that merely contains one of the words ("don't stop the music") is not taken."""
+MAX_PHRASE_WORDS = 6
+
+
+def phrase_word(words: list[str]) -> str | None:
+    """The one safety word (or "upright") in a short phrase of filler words, or None."""
+    if not 1 < len(words) <= MAX_PHRASE_WORDS:
+        return None
+    found = set()
+    for token in words:
+        word = _PHRASES.get(token, token)
+        if word in SAFETY_WORDS or word == "upright":
+            found.add(word)
+        elif token not in _PHRASE_WORDS:
+            return None
+    return found.pop() if len(found) == 1 else None
+
+
+def _tokens(text: str) -> list[str]:
+    cleaned = text.lower().replace("\u2019", "'")
+    for mark in "?!.,;:":
+        cleaned = cleaned.replace(mark, " ")
+    return cleaned.split()
+
+
 def canonical(text: str) -> str | None:
     """Map a typed or recognised phrase to a vocabulary word, or None if it is not a command.
 
-    Digits map to number words ("7" -> "seven"), stop synonyms to "stop".
+    Digits map to number words ("7" -> "seven"), stop synonyms to "stop", and a short
+    phrase around one safety word to that word ("I feel dizzy" -> "dizzy").
     """
-    t = " ".join(text.lower().strip().replace("?", " ").replace("!", " ").split())
+    words = _tokens(text)
+    t = " ".join(words)
     if not t:
         return None
     if t.isdigit():
@@ -53,7 +97,7 @@ def canonical(text: str) -> str | None:
         return "stop"
     if t in VOCABULARY:
         return t
-    return None
+    return phrase_word(words)
 
 
 def number_value(word: str) -> int | None:

@@ -17,15 +17,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from voicecoach.protocol.limits import pain_rise_limit
 from voicecoach.protocol.program import Program
 from voicecoach.session import prompts
 from voicecoach.session.actions import Action, Alert, CutSpeech, End, Log, Say
 from voicecoach.session.clock import Clock
 from voicecoach.session.commands import SYMPTOM_WORDS, number_value
-from voicecoach.session.events import DeviceLost, Event, Heard, Key, Tick, Unrecognised
+from voicecoach.session.events import (
+    DeviceLost,
+    Event,
+    Heard,
+    InputEnded,
+    Key,
+    Tick,
+    Unrecognised,
+)
 
-CHECKLIST = ("check_height", "check_ankles", "check_socks", "check_phone", "check_spotter",
-             "check_stop")
+CHECKLIST = ("check_height", "check_table", "check_ankles", "check_release", "check_socks",
+             "check_phone", "check_spotter", "check_stop")
+
+STUCK_REPEAT_S = 20.0
+"""While the user may be stuck or not answering, the guidance is said again this often
+(seconds), with the alert sounding, until they say "upright" or a key is pressed."""
 
 PAUSE_ANGLE = 30
 """On the way up the user pauses at about this angle (degrees) to let their balance settle."""
@@ -63,8 +76,6 @@ class EngineSettings:
     means possible distress (seconds)."""
     confirm_below: float = 0.0
     """A heard number with confidence below this is read back for a yes before it is logged."""
-    pain_rise_limit: int = 2
-    """A rating more than this many points above the pre-session one brings the user up."""
     countdown_s: int = 10
     """The last seconds of a hold are counted down one by one."""
 
@@ -72,7 +83,7 @@ class EngineSettings:
 @dataclass
 class _Question:
     kind: str
-    """"ready" or "pain"."""
+    """"ready", "pain" or "passed" (has the dizziness passed: yes or no)."""
     prompt_id: str
     text: str
     pain_phase: str = ""
@@ -108,6 +119,16 @@ class Engine:
         self._stage_ends_at: float | None = None
         self._held_s = 0.0
         self._alerting = False
+        self._pain_rise_limit = pain_rise_limit(program.stage)
+        self.dizzy = False
+        """Dizziness was reported at some point of this session."""
+        self._stuck: str | None = None
+        """"help" or "no_answer" while the user may be stuck or unable to answer: the alert
+        and the guidance go on until they say "upright" or press a key."""
+        self._stuck_next_at: float | None = None
+        self._awaiting_upright = False
+        """The return's timings are over, but release waits for the upright confirmation."""
+        self._inputs_ended = False
 
     # ---- public interface -------------------------------------------------
 
@@ -118,16 +139,22 @@ class Engine:
     @property
     def awaiting(self) -> str | None:
         """What answer the engine waits for: None, "ready", "number" or "confirm"."""
+        if self._awaiting_upright:
+            return "upright"
         q = self._question
         if q is None:
             return None
         if q.kind == "ready":
             return "ready"
+        if q.kind == "passed":
+            return "confirm"
         return "confirm" if q.pending is not None else "number"
 
     def next_deadline(self) -> float | None:
         """Clock time of the next scheduled thing, so a runner can tick exactly then."""
-        return self._timers[0][0] if self._timers else None
+        times = [t for t in (self._timers[0][0] if self._timers else None,
+                             self._stuck_next_at) if t is not None]
+        return min(times) if times else None
 
     def start(self) -> list[Action]:
         self._log("session_start", program=self.program.name, hold_s=self.program.hold_s)
@@ -153,6 +180,8 @@ class Engine:
             self._on_key(event)
         elif isinstance(event, DeviceLost):
             self._on_device_lost(event)
+        elif isinstance(event, InputEnded):
+            self._on_inputs_ended()
         return self._flush()
 
     # ---- plumbing ------------------------------------------------------------
@@ -187,6 +216,11 @@ class Engine:
         while self._timers and self._timers[0][0] <= now and not self.done:
             _, _, fn = heapq.heappop(self._timers)
             fn()
+        # The stuck guidance repeats across phases, so it keeps its own deadline.
+        if (self._stuck is not None and self._stuck_next_at is not None
+                and self._stuck_next_at <= now and not self.done):
+            self._stuck_next_at = now + STUCK_REPEAT_S
+            self._say(self._stuck_prompt(), instruction=False)
 
     def _enter(self, phase: Phase) -> None:
         """Change phase; every timer belongs to the phase that set it."""
@@ -224,20 +258,25 @@ class Engine:
         if q.reasks == 0:
             q.reasks = 1
             q.pending = None
-            self._say("ready_reask" if q.kind == "ready" else "pain_reask")
+            self._say({"ready": "ready_reask", "passed": "yes_no_reask"}.get(q.kind,
+                                                                            "pain_reask"))
             self._arm_question_timer()
             return
         self._question = None
         self._log("no_answer", question=q.prompt_id)
+        if q.kind == "passed":
+            self._dizziness_answered(None)
+            return
         if self.phase in NOT_INVERTED:
             self._say("not_starting", urgent=True)
             self._finish("no_answer")
         elif self.phase is Phase.POST_PAIN:
-            self._summary_and_end()
+            self._after_post_pain()
         else:
-            # Silence while inverted may be distress: come up, and sound the alert.
+            # Silence while inverted may be distress: come up, sound the alert, and keep
+            # it sounding until the user says they are upright or a key is pressed.
             self._start_return("no_answer")
-            self._alert_on()
+            self._become_stuck("no_answer")
 
     def _answer_number(self, value: int, confidence: float, transcript: str) -> None:
         q = self._question
@@ -267,9 +306,9 @@ class Engine:
             self._begin_descend()
         elif phase == "after":
             self.pain_after = value
-            self._summary_and_end()
+            self._after_post_pain()
         elif (self.pain_before is not None
-              and value - self.pain_before > self.settings.pain_rise_limit):
+              and value - self.pain_before > self._pain_rise_limit):
             self._start_return("pain_rise")
 
     # ---- events ----------------------------------------------------------------
@@ -277,8 +316,15 @@ class Engine:
     def _on_heard(self, ev: Heard) -> None:
         self._log("heard", word=ev.word, confidence=round(ev.confidence, 3),
                   transcript=ev.transcript)
-        self._alert_off()
         word = ev.word
+        if self._stuck is not None:
+            # A stuck or silent user: a word alone does not say they are safe; only
+            # "upright" (or a key) ends the alert and the repeated guidance.
+            if word == "upright":
+                self._upright_confirmed(f"said {word}")
+                return
+        else:
+            self._alert_off()
         if word == "stop":
             self._stop_requested("stop")
             return
@@ -288,7 +334,7 @@ class Engine:
         if word in SYMPTOM_WORDS and self.phase not in NOT_INVERTED:
             self._stop_requested("symptom")
             return
-        if word == "dizzy" and self.phase in RETURN_PHASES | {Phase.POST_PAIN}:
+        if word == "dizzy" and self.phase not in NOT_INVERTED:
             self._dizzy()
             return
         if word == "repeat":
@@ -305,6 +351,9 @@ class Engine:
         if q.kind == "ready" and word in ("ready", "yes"):
             self._question = None
             self._ready_answered()
+        elif q.kind == "passed" and word in ("yes", "no"):
+            self._question = None
+            self._dizziness_answered(word == "yes")
         elif q.kind == "pain" and value is not None:
             self._answer_number(value, ev.confidence, ev.transcript)
         elif q.kind == "pain" and word == "yes" and q.pending is not None:
@@ -326,6 +375,10 @@ class Engine:
 
     def _on_key(self, ev: Key) -> None:
         self._log("key", key=ev.key)
+        if self._stuck is not None:
+            # Someone at the keyboard: the user, or a person helping them.
+            self._upright_confirmed(f"key {ev.key}")
+            return
         self._alert_off()
         q = self._question
         if q is not None and q.kind == "ready" and ev.key in READY_KEYS:
@@ -345,6 +398,17 @@ class Engine:
         if prompt_id not in prompts.FIXED_PROMPTS:
             prompt_id = "return_stop"
         self._start_return("device_lost", prompt_id=prompt_id)
+
+    def _on_inputs_ended(self) -> None:
+        """Every input is gone for good (the audio file or the typed script ended): nobody
+        can say "upright" any more, so a wait for it ends the session."""
+        self._inputs_ended = True
+        if self._awaiting_upright:
+            self._give_up_waiting()
+
+    def _give_up_waiting(self) -> None:
+        self._log("input_ended", waiting_for="upright")
+        self._finish(self._return_reason)
 
     # ---- setup ------------------------------------------------------------------
 
@@ -457,28 +521,36 @@ class Engine:
         if prompt_id == "":
             prompt_id = f"return_{reason}" if reason in ("stop", "symptom") else {
                 "pain_rise": "return_pain", "no_answer": "return_no_answer",
-                "help": "return_help"}.get(reason, "return_stop")
+                "help": "return_help", "dizzy": "return_dizzy_start"}.get(reason, "return_stop")
         if prompt_id:
             self._say(prompt_id, urgent=urgent)
         self._rise()
 
     def _rise(self) -> None:
+        dizzy = self._return_reason == "dizzy"
         if self._low_hold():
             # Already at or below about 30 degrees: the pause happens where the user is.
-            self._pause_at_thirty()
+            self._pause_at_thirty(dizzy=dizzy)
             return
         self._enter(Phase.RETURN_RISE)
         self._say("return_rise")
         rp = self.program.return_protocol
         self._stage_ends_at = self._now() + rp.rise_s
-        self._after(rp.rise_s, self._pause_at_thirty)
+        self._after(rp.rise_s, lambda: self._pause_at_thirty(dizzy=dizzy))
 
     def _low_hold(self) -> bool:
         return max(step.angle for step in self.program.steps) <= PAUSE_ANGLE
 
     def _pause_at_thirty(self, dizzy: bool = False) -> None:
+        came_from = self.phase
         self._enter(Phase.RETURN_PAUSE)
-        if dizzy:
+        if dizzy and came_from not in RETURN_PHASES:
+            # Dizzy in the hold, at or below thirty degrees: wait where the user is.
+            prompt_id = "return_dizzy_wait_low"
+        elif dizzy and came_from is Phase.RETURN_RISE:
+            # Dizzy in the hold: the user has risen to thirty degrees to wait there.
+            prompt_id = "return_dizzy_wait"
+        elif dizzy:
             prompt_id = "return_dizzy_low" if self._low_hold() else "return_dizzy"
         else:
             prompt_id = "return_pause_low" if self._low_hold() else "return_pause"
@@ -496,29 +568,70 @@ class Engine:
 
     def _dizzy(self) -> None:
         self._log("dizzy", phase=self.phase.value)
+        self.dizzy = True
         if self.phase is Phase.POST_PAIN:
             # Already off the table: the advice is to sit and rest, not to tilt again.
             self._say("dizzy_after", instruction=False)
+            return
+        if self.phase in (Phase.DESCEND, Phase.HOLD):
+            # Seed 003: if dizziness hits, return to thirty degrees at once and wait it out.
+            self._start_return("dizzy")
             return
         self._out.append(CutSpeech())
         self._pause_at_thirty(dizzy=True)
 
     def _release(self) -> None:
+        if self._stuck is not None:
+            # Never "release your ankles" to someone who may still be hanging.
+            self._awaiting_upright = True
+            self._log("awaiting_upright", reason=self._stuck)
+            if self._inputs_ended:
+                self._give_up_waiting()
+                return
+            self._say("upright_confirm_ask", urgent=True, instruction=False)
+            self._stuck_next_at = self._now() + STUCK_REPEAT_S
+            return
         self._say("release")
         self._alert_off()
         self._enter(Phase.POST_PAIN)
         self._ask("pain", "post_pain_ask", pain_phase="after")
 
+    # ---- stuck, or not answering -------------------------------------------------------
+
+    def _become_stuck(self, why: str) -> None:
+        self._stuck = why
+        self._stuck_next_at = self._now() + STUCK_REPEAT_S
+        self._alert_on()
+
+    def _stuck_prompt(self) -> str:
+        if self._awaiting_upright or self._stuck != "help":
+            return "upright_confirm_ask"
+        return "stuck_guidance"
+
+    def _upright_confirmed(self, how: str) -> None:
+        self._log("upright_confirmed", how=how, reason=self._stuck)
+        self._stuck = None
+        self._stuck_next_at = None
+        self._alert_off()
+        if self._awaiting_upright:
+            self._awaiting_upright = False
+            self._release()
+        elif self.phase in (Phase.RETURN_RISE, Phase.RETURN_PAUSE):
+            # Upright sooner than the timings: stay still the full upright time anyway.
+            self._upright()
+
     def _help(self) -> None:
         self._log("help", phase=self.phase.value)
         self._out.append(CutSpeech())
-        self._alert_on()
+        if self.phase is Phase.POST_PAIN:
+            self._alert_on()
+            return
         if self.phase in NOT_INVERTED or self.phase in RETURN_PHASES:
+            self._become_stuck("help")
             self._say("stuck_guidance", urgent=True)
             return
-        if self.phase is Phase.POST_PAIN:
-            return
         self._start_return("help")
+        self._become_stuck("help")
         self._say("stuck_guidance")
 
     def _alert_on(self) -> None:
@@ -546,6 +659,20 @@ class Engine:
             return
         self._say("time_left", text, instruction=False)
 
+    def _after_post_pain(self) -> None:
+        if self.dizzy:
+            # Seed 003: dizziness lasting over five minutes needs a doctor before the next
+            # session; the answer is stored, and the plan holds the next session on it.
+            self._ask("passed", "dizzy_passed_ask")
+            return
+        self._summary_and_end()
+
+    def _dizziness_answered(self, passed: bool | None) -> None:
+        self._log("dizziness", passed=passed)
+        if not passed:
+            self._say("dizzy_after", instruction=False)
+        self._summary_and_end()
+
     def _summary_and_end(self) -> None:
         self._say("summary", prompts.summary_text(self._held_s, self.pain_before,
                                                   self.pain_after))
@@ -553,6 +680,7 @@ class Engine:
         self._finish(self._return_reason)
 
     def _finish(self, reason: str) -> None:
+        self._stuck_next_at = None
         self._alert_off()
         self._enter(Phase.DONE)
         self.end_reason = reason

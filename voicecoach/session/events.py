@@ -45,4 +45,10 @@ class DeviceLost:
     detail: str = ""
 
 
-Event = Heard | Unrecognised | Key | Tick | DeviceLost
+@dataclass(frozen=True)
+class InputEnded:
+    """Every input has ended for good (the audio file or the typed script ran out): nobody
+    can answer any more. Sent by the simulated runner; a live microphone never ends so."""
+
+
+Event = Heard | Unrecognised | Key | Tick | DeviceLost | InputEnded

@@ -16,6 +16,14 @@ FIXED_PROMPTS: dict[str, str] = {
     "check_height": (
         "Set the table for your height, so the ankle clamps sit just above your ankle bones."
     ),
+    "check_table": (
+        "Check that your table is rated for at least a fifth more than your weight, "
+        "and carries a U L, C E or A S T M safety mark on its frame."
+    ),
+    "check_release": (
+        "Find the ankle lock release, and check that you can reach it "
+        "and open it by hand."
+    ),
     "check_ankles": "Lock your ankles in. The clamps should be snug, with room for one finger.",
     "check_socks": "Wear non-slip socks, so your feet cannot slide.",
     "check_phone": "Keep your phone within arm's reach.",
@@ -39,7 +47,7 @@ FIXED_PROMPTS: dict[str, str] = {
     "key_fallback": "Please press the number on the keyboard, or say it once more.",
     "not_starting": "I could not get an answer, so we will not start today. You are still upright.",
     "return_stop": "Coming up now.",
-    "return_pain": "Your pain has gone up by more than two points, so we are coming up now.",
+    "return_pain": "Your pain has gone up, so we are coming up now.",
     "return_no_answer": (
         "I have not heard an answer, so we are coming up now. "
         "If you need help, call out to someone nearby."
@@ -49,13 +57,19 @@ FIXED_PROMPTS: dict[str, str] = {
     "return_speech": "The voice engine has failed, so we are coming up now.",
     "return_keyboard": "Typed input has ended, so we are coming up now.",
     "return_symptom": (
-        "Numbness, blurred vision or a headache are signs to come up, so we are coming up now."
+        "Numbness, weakness, blurred vision or a headache are signs to come up, "
+        "so we are coming up now."
     ),
+    "return_dizzy_start": "Dizziness is a sign to come up, so we are coming up now.",
     "return_help": "I am here with you.",
     "stuck_guidance": (
         "Stay calm and take slow, deep breaths. Press your palms against the table "
         "and rock gently toward upright. Try up to three times. "
-        "If you are still stuck, call for help. Do not kick."
+        "If you are still stuck, call for help. Do not kick. "
+        "Once you are upright, say upright, or press any key."
+    ),
+    "upright_confirm_ask": (
+        "Tell me you are safe. Once you are fully upright, say upright, or press any key."
     ),
     "return_rise": "Push gently with your palms and rise slowly to about thirty degrees.",
     "return_pause": (
@@ -71,6 +85,14 @@ FIXED_PROMPTS: dict[str, str] = {
         "Go back to about thirty degrees and wait there. Breathe slowly. "
         "I will tell you when to go on."
     ),
+    "return_dizzy_wait": (
+        "Stay here at about thirty degrees and wait for the dizziness to pass. "
+        "Breathe slowly. I will tell you when to go on."
+    ),
+    "return_dizzy_wait_low": (
+        "Stay where you are and wait for the dizziness to pass. Breathe slowly. "
+        "I will tell you when to go on."
+    ),
     "return_dizzy_low": (
         "Lean back a little, to where you were, and wait there. Breathe slowly. "
         "I will tell you when to go on."
@@ -79,6 +101,8 @@ FIXED_PROMPTS: dict[str, str] = {
         "Sit down and rest until the dizziness passes. If it lasts more than five minutes, "
         "see a doctor before your next session."
     ),
+    "dizzy_passed_ask": "You felt dizzy in this session. Has the dizziness passed? Say yes or no.",
+    "yes_no_reask": "I did not hear you. Please say yes or no.",
     "release": "You can release your ankles now. Step off carefully.",
     "hold_complete": "That is the end of the hold. Well done.",
     "no_hold": "No hold is running right now.",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from voicecoach.session.actions import Action, Alert, CutSpeech, End, Log, Say
 from voicecoach.session.clock import Clock, FakeClock
 from voicecoach.session.engine import Engine
-from voicecoach.session.events import Event, Tick
+from voicecoach.session.events import Event, InputEnded, Tick
 from voicecoach.session.hearing_link import OwnVoiceGate, detections_to_events
 from voicecoach.session.ports import Recogniser, Speaker
 from voicecoach.session.recorder import SessionRecorder
@@ -119,6 +119,7 @@ def run_simulated(engine: Engine, clock: FakeClock, dispatch: Dispatch, *,
     """
     end = dispatch(engine.start())
     chunk_t = 0.0
+    told_ended = False
     while end is None:
         if clock.now() > max_s:
             raise RuntimeError("simulated session ran past its limit")
@@ -151,6 +152,11 @@ def run_simulated(engine: Engine, clock: FakeClock, dispatch: Dispatch, *,
         if lines and engine.awaiting is not None:
             end = dispatch(engine.handle(lines.popleft()))
             end = end or dispatch(engine.handle(Tick()))
+            continue
+        if not told_ended and not lines and (audio is None or recogniser is None):
+            # Nothing more will ever be heard or typed: a wait for the user ends.
+            told_ended = True
+            end = dispatch(engine.handle(InputEnded()))
             continue
         deadline = engine.next_deadline()
         if deadline is None:

@@ -163,6 +163,16 @@ def m006_daily_tracking(db: sqlite3.Connection) -> None:
         )""")
 
 
+
+@migration
+def m007_simulated_sessions(db: sqlite3.Connection) -> None:
+    # Sessions driven from audio files (--audio-in) are simulations for tools and tests:
+    # nobody was on a table, so the plan, the daily limits and the reports leave them out.
+    db.execute("ALTER TABLE sessions ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0"
+               " CHECK (simulated IN (0, 1))")
+    db.execute("UPDATE sessions SET simulated = 1"
+               " WHERE json_extract(options, '$.mode') = 'audio-file'")
+
 LATEST = MIGRATIONS[-1].number
 
 

@@ -100,3 +100,8 @@ def latest_clearance(db: sqlite3.Connection, screening_id: int) -> ClearanceReco
     if row is None:
         return None
     return ClearanceRecord(int(row[0]), date.fromisoformat(row[1]), row[2], row[3] or "")
+
+
+def latest_clearance_date(db: sqlite3.Connection) -> date | None:
+    row = db.execute("SELECT MAX(cleared_on) FROM clearances").fetchone()
+    return date.fromisoformat(row[0]) if row and row[0] else None

@@ -65,7 +65,12 @@ SESSION_COLUMNS = """
     (SELECT value FROM pain AS p WHERE p.session_id = s.id AND p.phase = 'after'
      ORDER BY p.t DESC, p.id DESC LIMIT 1) AS pain_after,
     (SELECT MAX(t) FROM events AS e WHERE e.session_id = s.id) AS duration_s,
-    (SELECT COUNT(*) FROM events AS e WHERE e.session_id = s.id) AS event_count
+    (SELECT COUNT(*) FROM events AS e WHERE e.session_id = s.id) AS event_count,
+    s.simulated,
+    EXISTS (SELECT 1 FROM events AS e WHERE e.session_id = s.id AND e.type = 'dizzy') AS dizzy,
+    (SELECT json_extract(e.data, '$.passed') FROM events AS e
+     WHERE e.session_id = s.id AND e.type = 'dizziness'
+     ORDER BY e.seq DESC, e.id DESC LIMIT 1) AS dizziness_passed
 """
 
 
@@ -194,8 +199,9 @@ class Store:
     # -- writing a session -------------------------------------------------------
 
     def start_session(self, *, program: str, started_at: str, pid: int,
-                      options: dict[str, Any]) -> int:
-        """Record a new session as 'running'; return its id.
+                      options: dict[str, Any], simulated: bool = False) -> int:
+        """Record a new session as 'running'; return its id. A `simulated` session (driven
+        from files) is kept out of the plan, the daily limits and the reports.
 
         Unlike the calls made during a session, this raises StoreError: before
         the session starts, refusing is the safe answer.
@@ -207,8 +213,8 @@ class Store:
                 self._check_file()
                 cursor = conn.execute(
                     "INSERT INTO sessions (started_at, program, status, pid, host,"
-                    " process_start, options) VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                    (started_at, program, pid, host, started, _dumps(options)))
+                    " process_start, options, simulated) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                    (started_at, program, pid, host, started, _dumps(options), int(simulated)))
             except sqlite3.Error as e:
                 raise StoreError(describe_sqlite_error(self.path, e)) from e
             except _DatabaseGone as e:
@@ -217,7 +223,8 @@ class Store:
             assert session_id is not None
             self._recordings[session_id] = _Recording(session={
                 "id": session_id, "started_at": started_at, "program": program, "pid": pid,
-                "host": host, "process_start": started, "options": options})
+                "host": host, "process_start": started, "options": options,
+                "simulated": simulated})
             return session_id
 
     def log_event(self, session_id: int, t: float, type: str, data: dict[str, Any]) -> None:
@@ -425,7 +432,7 @@ class Store:
             except sqlite3.Error as e:
                 raise StoreError(describe_sqlite_error(self.path, e)) from e
         result = self._session_dict(row, held)
-        result.update(pid=row[10], host=row[11], options=_loads(row[12]))
+        result.update(pid=row[13], host=row[14], options=_loads(row[15]))
         return result
 
     def events(self, session_id: int) -> list[dict[str, Any]]:
@@ -502,6 +509,11 @@ class Store:
         keys = ("id", "started_at", "ended_at", "program", "status", "end_reason",
                 "pain_before", "pain_after", "duration_s", "event_count")
         result = dict(zip(keys, row[:10], strict=True))
+        result["simulated"] = bool(row[10])
+        # Dizziness reported in the session, and the user's last word on whether it passed:
+        # True, False, or None (never answered).
+        result["dizzy"] = bool(row[11])
+        result["dizziness_passed"] = None if row[12] is None else bool(row[12])
         result["held_s"] = held.get(result["id"])
         return result
 
@@ -584,10 +596,10 @@ class Store:
                 return int(row[0])
         cursor = conn.execute(
             "INSERT INTO sessions (id, started_at, program, status, pid, host, process_start,"
-            " options) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+            " options, simulated) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
             (session_id, started_at or _now_iso(), program or "unknown", session.get("pid"),
              session.get("host"), session.get("process_start"),
-             _dumps(session.get("options") or {})))
+             _dumps(session.get("options") or {}), int(bool(session.get("simulated")))))
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 

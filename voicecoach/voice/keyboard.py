@@ -59,6 +59,9 @@ def key_event(char: str) -> Event | None:
         return Key(KEY_NAMES[char])
     if char.isdigit():
         return Key(char)
+    if char.isprintable():
+        # Any other key means nothing, except to a user who may be stuck: "press any key".
+        return Key(char.lower())
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from voicecoach.session.commands import NUMBER_WORDS, STOP_SYNONYMS
+from voicecoach.session.commands import NUMBER_WORDS, STOP_SYNONYMS, phrase_word
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ _OTHER_WORDS = (
     GrammarWord("dizzy", "dizzy"),
     GrammarWord("help", "help"),
     GrammarWord("numb", "numb"),
+    GrammarWord("weakness", "weakness"),
+    GrammarWord("weak", "weakness"),
+    GrammarWord("upright", "upright"),
     GrammarWord("vision", "vision"),
     GrammarWord("headache", "headache"),
 )
@@ -109,9 +112,12 @@ def _spoken_forms() -> dict[str, str]:
 def spoken_word(words: list[str]) -> str | None:
     """A transcript's words (lower case, no punctuation) as one vocabulary word: the whole
     transcript must be one of the spoken forms listened for ("how long", "7", "yeah"), said
-    once or repeated. Anything longer or else is not a command."""
+    once or repeated, or a short phrase around one safety word ("I feel dizzy", "help me").
+    Anything longer or else is not a command. "stop" in a phrase is left to the stop rule,
+    which was fitted on how "stop" alone sounds."""
     text = " ".join(words)
     for form, word in _spoken_forms().items():
         if text == form or (words and set(words) == {form}):
             return word
-    return None
+    in_phrase = phrase_word(words)
+    return None if in_phrase == "stop" else in_phrase
