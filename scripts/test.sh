@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check voicecoach tests scripts
+.venv/bin/ruff check voicecoach tests scripts lab
 .venv/bin/python -m pytest -q "$@"

@@ -258,3 +258,81 @@ def test_the_success_markers_fall_in_the_seeds_weeks():
 
     weeks = {m.key: m.target_week for m in evaluate_markers(History(sessions=[], daily=[]))}
     assert weeks == {"pain_reduction": 2, "toe_touch": 6, "night_pain": 13}
+
+
+# ---- black box: through `voicecoach start --audio-in ... --events ...` ------------------------
+# The phrases are synthetic speech (espeak-ng), labelled as such: no recording of a real voice
+# saying them is in the test sets yet.
+
+
+def _synthetic_session_input(tmp_path: Path, phrase: str, at_s: float, total_s: float) -> Path:
+    import subprocess
+
+    import numpy as np
+
+    from voicecoach.voice.pcm import RATE, read_wav, write_wav
+
+    raw = tmp_path / "phrase.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), phrase], check=True)
+    spoken = read_wav(raw)  # resampled to 16 kHz mono
+    audio = np.zeros(int(total_s * RATE), dtype=np.int16)
+    start = int(at_s * RATE)
+    audio[start:start + len(spoken)] = spoken
+    path = tmp_path / "in.wav"
+    write_wav(path, audio)
+    return path
+
+
+def _file_session(tmp_path: Path, audio_in: Path, *extra: str) -> tuple[int, list[dict]]:
+    import json
+
+    events = tmp_path / "ev.jsonl"
+    result = CliRunner().invoke(main, ["start", "--audio-in", str(audio_in), "--fast",
+                                       "--pain", "3", "--no-checklist", "--events", str(events),
+                                       "--db", str(tmp_path / "s.db"), *extra])
+    logged = [json.loads(line) for line in events.read_text().splitlines()] \
+        if events.exists() else []
+    return result.exit_code, logged
+
+
+def test_black_box_a_nan_program_is_refused_before_any_session(tmp_path: Path):
+    import numpy as np
+
+    from voicecoach.voice.pcm import write_wav
+
+    silence = tmp_path / "in.wav"
+    write_wav(silence, np.zeros(16000, dtype=np.int16))
+    program = tmp_path / "nan.toml"
+    program.write_text(PROGRAM.format(value="nan"))
+    result = CliRunner().invoke(main, ["start", "--audio-in", str(silence), "--fast",
+                                       "--program", str(program), "--db",
+                                       str(tmp_path / "s.db")])
+    assert result.exit_code == 2
+    assert "must be a finite number" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "s.db").exists()  # refused before a session was opened
+
+
+def test_black_box_i_feel_dizzy_in_the_hold_starts_the_return(tmp_path: Path):
+    # first-session: the hold runs from 15 s to 105 s.
+    audio_in = _synthetic_session_input(tmp_path, "I feel dizzy", at_s=30, total_s=36)
+    code, logged = _file_session(tmp_path, audio_in)
+    assert code == 1
+    heard = [e for e in logged if e["type"] == "heard"]
+    assert [e["word"] for e in heard] == ["dizzy"]
+    started = [e for e in logged if e["type"] == "return_started"]
+    assert [e["reason"] for e in started] == ["dizzy"] and 30 < started[0]["t"] < 33
+    ids = [e["id"] for e in logged if e["type"] == "prompt"]
+    assert "return_dizzy_start" in ids and "return_dizzy_wait_low" in ids
+    assert [e["passed"] for e in logged if e["type"] == "dizziness"] == [None]
+    assert "dizzy_after" in ids
+
+
+def test_black_box_help_me_gives_guidance_that_waits_for_upright(tmp_path: Path):
+    audio_in = _synthetic_session_input(tmp_path, "help me", at_s=30, total_s=36)
+    code, logged = _file_session(tmp_path, audio_in)
+    assert code == 1
+    types = [e["type"] for e in logged]
+    assert "help" in types and "awaiting_upright" in types and "input_ended" in types
+    ids = [e["id"] for e in logged if e["type"] == "prompt"]
+    assert ids.count("stuck_guidance") >= 2 and "release" not in ids
+    assert logged[-1]["type"] == "session_end" and logged[-1]["reason"] == "help"

@@ -21,7 +21,7 @@ from voicecoach.protocol.limits import (
     sessions_per_day,
 )
 from voicecoach.protocol.plan import SessionSummary, dizziness_hold, plan, repeated_endings
-from voicecoach.protocol.program import load_builtin
+from voicecoach.protocol.program import STAGES, load_builtin
 from voicecoach.store import Store
 from voicecoach.voice.pcm import write_wav
 
@@ -43,6 +43,21 @@ def on(day: int) -> date:
 
 
 # ---- sessions and time a day, days a week ------------------------------------------------
+
+
+def test_each_stage_has_the_seeds_sessions_a_day():
+    # Seed 003: weeks 1-2 "2-3x daily", weeks 3-4 "1-2x daily", week 5+ "once daily".
+    assert {stage: sessions_per_day(stage) for stage in STAGES} == {
+        "first": 1, "weeks-1-2": 3, "weeks-3-4": 2, "week-5-plus": 1}
+
+
+def test_a_condition_program_keeps_its_own_sessions_a_day():
+    disc = load_builtin("herniated-disc")  # weeks-3-4, but "2-3" in a flare-up
+    three = [session(0, "herniated-disc", hour=h, held_s=200.0) for h in (8, 12)]
+    assert daily_problem(three, disc, on(0)) is None
+    problem = daily_problem([*three, session(0, "herniated-disc", hour=16, held_s=200.0)],
+                            disc, on(0))
+    assert problem is not None and "allows 3 a day" in problem
 
 
 def test_the_first_session_is_once_a_day():
@@ -74,6 +89,9 @@ def test_no_more_than_four_days_a_week_with_a_session():
 
 
 def test_time_inverted_a_day_is_capped_across_sessions():
+    # The most any seed protocol gives in a day: the herniated-disc flare-up, three
+    # sessions of at most 5 minutes (seed 003).
+    assert MAX_DAILY_HOLD_S == 3 * 5 * 60
     disc = load_builtin("herniated-disc")  # 4.5 min, up to 3 a day
     held = MAX_DAILY_HOLD_S - disc.hold_s + 1
     problem = daily_problem([session(0, "herniated-disc", held_s=held)], disc, on(0))
@@ -103,7 +121,7 @@ def test_start_problem_puts_dizziness_first():
 def test_dizziness_holds_the_next_session_until_it_passed_or_a_doctor_cleared_it():
     dizzy = session(0, "first-session", dizzy=True)
     hold = dizziness_hold([dizzy], None)
-    assert hold is not None and "five minutes" not in hold and "5 minutes" in hold
+    assert hold is not None and "more than 5 minutes" in hold
     assert "voicecoach dizziness passed" in hold and "voicecoach clearance" in hold
     assert dizziness_hold([replace(dizzy, dizziness_passed=True)], None) is None
     assert dizziness_hold([replace(dizzy, dizziness_passed=False)], None) is not None
