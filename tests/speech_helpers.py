@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,3 +16,11 @@ def break_speech_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     (fake / "__init__.py").write_text(
         "raise OSError('libespeak-ng.so.1: cannot open shared object file')\n")
     monkeypatch.setenv("PYTHONPATH", str(fake.parent))
+    # espeak-ng's own command line, the renderer's last resort, is broken the same way.
+    shims = tmp_path / "broken-bin"
+    shims.mkdir()
+    shim = shims / "espeak-ng"
+    shim.write_text("#!/bin/sh\necho 'espeak-ng: libespeak-ng.so.1: cannot open shared object "
+                    "file' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -33,8 +33,18 @@ RENDER_FORMAT = 1
 """Bump when the rendering pipeline changes, so old cache entries are not reused."""
 
 
+WORKER_ATTEMPTS = 2
+"""pyttsx3 renders tried (the second in a fresh worker) before espeak-ng's command line."""
+ESPEAK_TIMEOUT_S = 30.0
+"""Backstop for espeak-ng's command line, which has no worker to kill."""
+
+
 class SpeechEngineError(RuntimeError):
     """The speech engine failed, hung, or is not installed."""
+
+
+class UnknownVoiceError(SpeechEngineError):
+    """The voice asked for is not one of the engine's: the same every time, never retried."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,9 @@ class _Worker:
         line, self._pending = self._pending.split(b"\n", 1)
         answer: dict[str, Any] = json.loads(line)
         if not answer.get("ok"):
-            raise SpeechEngineError(str(answer.get("error", "the speech engine failed")))
+            error = str(answer.get("error", "the speech engine failed"))
+            raise (UnknownVoiceError if answer.get("kind") == "voice"
+                   else SpeechEngineError)(error)
         return answer
 
     def stop(self) -> None:
@@ -177,15 +189,61 @@ class Renderer:
         if samples is not None:
             return samples
         with self._lock:
-            with tempfile.TemporaryDirectory(prefix="voicecoach-tts-") as tmp:
-                raw = Path(tmp) / "speech.wav"
-                self._worker.ask({"op": "render", "text": text, "voice": self.settings.voice,
-                                  "rate": self.settings.rate, "path": str(raw)}, self.timeout_s)
-                try:
-                    samples = read_wav(raw)
-                except AudioFormatError as exc:
-                    raise SpeechEngineError(f"the speech engine wrote bad audio: {exc}") from exc
+            samples = self._render_with_fallback(text)
             self._store(text, samples)
+        return samples
+
+    def _render_with_fallback(self, text: str) -> np.ndarray:
+        """pyttsx3 in its worker; once more in a fresh worker; then espeak-ng's own command
+        line. Only when all three fail is the speech engine lost."""
+        errors: list[str] = []
+        for attempt in range(WORKER_ATTEMPTS):
+            try:
+                return self._render_in_worker(text)
+            except UnknownVoiceError:
+                raise
+            except SpeechEngineError as exc:
+                errors.append(str(exc))
+                logger.warning("render attempt %d failed: %s", attempt + 1, exc)
+                self._worker.stop()  # the next attempt starts a fresh process
+        try:
+            samples = self._render_with_espeak_ng(text)
+        except SpeechEngineError as exc:
+            errors.append(str(exc))
+            raise SpeechEngineError("; ".join(dict.fromkeys(errors))) from exc
+        logger.warning("rendered with espeak-ng's command line after: %s", "; ".join(errors))
+        return samples
+
+    def _render_in_worker(self, text: str) -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="voicecoach-tts-") as tmp:
+            raw = Path(tmp) / "speech.wav"
+            self._worker.ask({"op": "render", "text": text, "voice": self.settings.voice,
+                              "rate": self.settings.rate, "path": str(raw)}, self.timeout_s)
+            return self._read_rendering(raw)
+
+    def _render_with_espeak_ng(self, text: str) -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="voicecoach-tts-") as tmp:
+            raw = Path(tmp) / "speech.wav"
+            command = ["espeak-ng", "-w", str(raw)]
+            if self.settings.rate:
+                command += ["-s", str(self.settings.rate)]
+            if self.settings.voice:
+                command += ["-v", self.settings.voice.rsplit("/", 1)[-1]]
+            try:
+                subprocess.run([*command, "--", text], check=True, capture_output=True,
+                               timeout=max(self.timeout_s, ESPEAK_TIMEOUT_S))
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise SpeechEngineError(f"espeak-ng's command line failed too ({exc})") from exc
+            return self._read_rendering(raw)
+
+    @staticmethod
+    def _read_rendering(raw: Path) -> np.ndarray:
+        try:
+            samples = read_wav(raw)
+        except AudioFormatError as exc:
+            raise SpeechEngineError(f"the speech engine wrote bad audio: {exc}") from exc
+        if samples.size == 0:
+            raise SpeechEngineError("the speech engine produced no audio")
         return samples
 
     def _store(self, text: str, samples: np.ndarray) -> None:
