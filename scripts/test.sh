@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install everything (scripts/setup.sh), then run the whole test suite and the linter.
+# Install everything (scripts/setup.sh), then the linter, the type checker and the whole
+# test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check voicecoach tests scripts lab
+.venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

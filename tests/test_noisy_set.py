@@ -1,4 +1,4 @@
-"""scripts/make_noisy_set.py, which makes the eval's stops over babble and fan, on real clips.
+"""lab/make_noisy_set.py, which makes the eval's stops over babble and fan, on real clips.
 
 What matters is that the noise is there before the word, as a television's is, and at
 the level the set's name says: the figures "over babble at 10 dB" come from these clips.
@@ -21,14 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEECH = Path(__file__).parent / "data" / "speech"
 RATE = 16000
 
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "lab"))
 from make_noisy_set import LEAD_S, active_power  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("noisy")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_noisy_set.py"),
+    subprocess.run([sys.executable, str(ROOT / "lab" / "make_noisy_set.py"),
                     str(SPEECH / "manifest.csv"), "--out", str(out), "--snr", "10",
                     "--noise", "babble", "fan"], check=True, capture_output=True)
     return out

@@ -163,7 +163,10 @@ def test_sigkill_mid_hold_leaves_an_interrupted_session_with_every_event(tmp_pat
         stored = store.events(history[0]["id"])
     finally:
         store.close()
-    assert [(e["type"], e["t"]) for e in stored] == [(e["type"], e["t"]) for e in logged]
+    # The database is written first: the events file holds all of it, or lacks the last.
+    as_stored = [(e["type"], e["t"]) for e in stored]
+    as_logged = [(e["type"], e["t"]) for e in logged]
+    assert as_stored[:len(as_logged)] == as_logged and len(as_stored) - len(as_logged) <= 1
     assert "hold_started" in [e["type"] for e in stored]
 
 

@@ -3,7 +3,7 @@
 These clips are part of the development set the classifier was fitted on, so the
 floors here guard against a regression (a broken front end, a mis-scaled feature,
 a classifier file that does not match the code); the figures for voices it never
-heard are the cross-validated ones scripts/fit_stop_spotter.py prints (README).
+heard are the cross-validated ones lab/fit_stop_spotter.py prints (README).
 """
 
 from __future__ import annotations

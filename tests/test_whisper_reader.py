@@ -102,7 +102,7 @@ def test_a_long_stretch_is_read_from_its_end(reader: WhisperReader) -> None:
 
 
 def test_a_transcript_is_written_whole_and_within_its_budget(reader: WhisperReader) -> None:
-    """Offline labelling (scripts/make_game_talk.py): a number said before "stop" is in the
+    """Offline labelling (lab/make_game_talk.py): a number said before "stop" is in the
     transcript too, and a small token budget cuts it short."""
     seven = read_wav(_clips("seven")[0])
     stop = read_wav(_clips("stop")[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from voicecoach.session.actions import Action, Log
 from voicecoach.session.clock import Clock
@@ -21,7 +21,7 @@ class HoldDisplay:
         self._console = console
         self._clock = clock
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._started = 0.0
         self._duration = 0.0
 

@@ -259,14 +259,15 @@ def _choose(placed: list[tuple[SessionSummary, int]], ladder: tuple[Level, ...],
         return target, [
             f"Your last session ended on a warning sign, so step down to "
             f"{ladder[target].program}.",
-            "If numbness, blurred vision or a headache stayed after that session, or you were "
+            "If numbness, weakness, blurred vision or a headache stayed after that session, or "
+            "you were "
             "dizzy for more than five minutes afterwards, see a doctor before inverting again."]
 
     run = _run_at(placed, current)
     if last.ended_for_pain:
+        rise = (last.pain_after or 0) - (last.pain_before or 0)
         why = ("ended because your pain rose" if last.end_reason in PAIN_REASONS
-               else f"left your pain {last.pain_after - (last.pain_before or 0)} points higher"
-                    " than before it")
+               else f"left your pain {rise} points higher than before it")
         earlier_pain = [s for s, _ in placed[-3:-1] if s.ended_for_pain]
         if current > 0 and len(run) == 1:
             return current - 1, [

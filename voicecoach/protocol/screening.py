@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from voicecoach.store import Store
@@ -176,7 +176,8 @@ def evaluate(screening: ScreeningRecord | None, clearance: ClearanceRecord | Non
                       "before your first session.", needs_screening=True)
     due = screening.taken_on + VALID_FOR
     flagged = tuple(q.id for q in QUESTIONS if screening.answers.get(q.id))
-    common = {"screened_on": screening.taken_on, "due_on": due, "flagged": flagged}
+    common: dict[str, Any] = {"screened_on": screening.taken_on, "due_on": due,
+                              "flagged": flagged}
     to_fix = [q for q in QUESTIONS if q.remedy and screening.answers.get(q.id)]
     if today >= due:
         return Status(False, f"Your safety screening of {screening.taken_on} is more than 90 "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -147,7 +147,7 @@ class OwnVoiceGate:
         return own
 
 
-def detections_to_events(detections: list[Detection], gate: OwnVoiceGate | None,
+def detections_to_events(detections: Sequence[Detection], gate: OwnVoiceGate | None,
                          now: float) -> list[Event]:
     events: list[Event] = []
     for d in detections:

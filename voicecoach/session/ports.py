@@ -5,6 +5,7 @@ The voice package implements these; the runner never imports a device module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,15 +36,26 @@ class Speaker(Protocol):
 
 
 class Detection(Protocol):
-    t_end: float
-    word: str
-    confidence: float
-    transcript: str
+    """A command heard; read-only, as the recogniser's own (frozen) Detection is."""
+
+    @property
+    def t_end(self) -> float: ...
+
+    @property
+    def word(self) -> str: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+    @property
+    def transcript(self) -> str: ...
 
 
 class Recogniser(Protocol):
-    def feed(self, pcm: bytes) -> list[Detection]: ...
+    # Sequence, not list: a list of the recogniser's own Detection is a Sequence of this
+    # port's (list is invariant, Sequence is not).
+    def feed(self, pcm: bytes) -> Sequence[Detection]: ...
 
-    def flush(self) -> list[Detection]: ...
+    def flush(self) -> Sequence[Detection]: ...
 
     def expect(self, what: str) -> None: ...

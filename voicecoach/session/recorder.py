@@ -1,7 +1,8 @@
 """Writes every logged action as it happens: to the SQLite store and the --events file.
 
-Each event is committed (and the events file flushed) before the next one is
-handled, so a crash or a kill loses nothing that was already logged.
+Each event is committed to the database, then written to the events file and
+flushed, before the next one is handled, so a crash or a kill loses nothing that
+was already logged.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ class SessionRecorder:
 
     def write(self, t: float, type_: str, data: dict[str, Any]) -> None:
         t = round(t, 3)
+        # The database first: it is the record. A kill between the two leaves the events
+        # file one line short, never the database without what the file says happened.
+        if self._store is not None and self._session_id is not None:
+            self._store.log_event(self._session_id, t, type_, data)
         if self._events is not None:
             self._events.write(json.dumps({"t": t, "type": type_, **data}) + "\n")
             self._events.flush()
             os.fsync(self._events.fileno())
-        if self._store is not None and self._session_id is not None:
-            self._store.log_event(self._session_id, t, type_, data)
 
     def end(self, reason: str) -> None:
         if self._store is not None and self._session_id is not None:

@@ -45,11 +45,17 @@ class Dispatch:
     """Extra observer (the text mode's hold display)."""
 
     def __call__(self, actions: Iterable[Action]) -> End | None:
+        # What the user hears comes first: a cut, a prompt or an alert never waits behind
+        # the commits and fsyncs of the events logged in the same step. The logs follow,
+        # in their own order, all stamped with the moment the step was taken.
+        now = self.clock.now()
         end = None
+        logs: list[Log] = []
         for action in actions:
             if isinstance(action, Log):
-                self.recorder.write(self.clock.now(), action.type, action.data)
-            elif isinstance(action, Say):
+                logs.append(action)
+                continue
+            if isinstance(action, Say):
                 self.speaker.say(action.prompt_id, action.text, urgent=action.urgent)
             elif isinstance(action, CutSpeech):
                 self.speaker.cut()
@@ -59,6 +65,10 @@ class Dispatch:
                 end = action
             if self.on_action is not None:
                 self.on_action(action)
+        for log in logs:
+            self.recorder.write(now, log.type, log.data)
+            if self.on_action is not None:
+                self.on_action(log)
         return end
 
 

@@ -106,7 +106,7 @@ class Recogniser:
         self.on_reading: Callable[[Reading, float, bool], None] | None = None
         """Tuning hook: sees every reading before the rules, with the spotter's highest
         score in the segment so far and whether it is the segment's closing reading
-        (scripts/fit_stop_rule.py); the reading ends at `now`."""
+        (lab/fit_stop_rule.py); the reading ends at `now`."""
         self.reset()
 
     def close(self) -> None:

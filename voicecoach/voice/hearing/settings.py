@@ -44,7 +44,7 @@ class StopRule:
     to keep lively talk out, and still let about 30 false stops an hour of the game's
     acted talk through. The probe turns those down itself, so the nod asked of Whisper
     is now a tenth of what it was, and once is enough: more of the stops said over
-    voices are heard. Chosen by scripts/fit_stop_rule.py on the development set's
+    voices are heard. Chosen by lab/fit_stop_rule.py on the development set's
     readings, every figure for voices (and the half of the game's talk) that the probe
     never learnt: among the rules that hear at least 98.5% of the clean stops and as
     many over babble at 10 dB as the rule before the probe (91.3%), the one with the
@@ -132,7 +132,7 @@ class HearingSettings:
     spotter_cue: float = 0.5
     """The stop spotter's score (0..1) at which the judge reads the segment so far at once,
     rather than at the next pause. Measured on voices the spotter was not fitted on
-    (scripts/fit_stop_spotter.py, 2 folds by voice), it reaches 0.5 in 97.1% of clean
+    (lab/fit_stop_spotter.py, 2 folds by voice), it reaches 0.5 in 97.1% of clean
     stops, 95.6% said 10 dB over babble and 98.2% over fan (noise over the clip alone;
     94.2% with 1.5 s of the babble before the clip), and 350 times an hour in talk
     without the word, which the reading then turns down."""
@@ -145,7 +145,7 @@ class HearingSettings:
     Whisper gives the number words and "stop" together as the first word, for an answer to
     be taken at all; the answer is then the likeliest of them, its confidence its share.
     The engine reads back every number below 0.9 and logs it only on a yes. Measured on
-    the development set's 308 spoken numbers (scripts/eval_dev_set.py): 292 right, 13
+    the development set's 308 spoken numbers (lab/eval_dev_set.py): 292 right, 13
     wrong (all of them read back), 3 not taken."""
 
     answer_threshold: float = 0.01
@@ -164,12 +164,12 @@ class HearingSettings:
 
     spotter_model: str = ""
     """The stop spotter's classifier file (empty: the one shipped in models/). The eval
-    sets one per half of the voices, fitted on the other half (scripts/eval_dev_set.py
+    sets one per half of the voices, fitted on the other half (lab/eval_dev_set.py
     --spotter-folds), so that its figures are for voices the classifier never heard."""
 
     stop_probe_model: str = ""
     """The stop probe's file (empty: the one shipped in models/). The eval sets one per
-    half of the voices, fitted without them (scripts/eval_dev_set.py --probe-folds)."""
+    half of the voices, fitted without them (lab/eval_dev_set.py --probe-folds)."""
 
     stop_read_s: float = 1.2
     """The checks for "stop" made while a segment is open (at the spotter's cue, a short

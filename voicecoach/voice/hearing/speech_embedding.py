@@ -1,7 +1,7 @@
 """Google's speech embedding and the spectrogram it reads, run in numpy.
 
 The stop spotter's two models came as ONNX graphs (models/README.md).
-scripts/export_speech_embedding.py turned them into speech_embedding.npz: the
+lab/export_speech_embedding.py turned them into speech_embedding.npz: the
 spectrogram's fixed filters, and the embedding network as a chain of layers
 (convolutions, a batch norm folded into a scale and a shift, leaky ReLUs,
 floors, max pools) with their weights. Running that chain here rather than in

@@ -8,7 +8,7 @@ television. Lively talk earns that nod too: loud exclamations after a pause
 development set. The encoder's output, before the decoder's language has
 weighed in, still holds how the audio sounds. A straight line through it (a
 logistic regression over the mean of its last 0.4 s, 384 numbers, fitted by
-scripts/fit_stop_rule.py on the development set's readings) tells a stop
+lab/fit_stop_rule.py on the development set's readings) tells a stop
 from those exclamations far better than the decoder's probability does; the
 rule asks it to agree before a reading counts for "stop" (README: figures).
 

@@ -7,7 +7,7 @@ openWakeWord 0.4.0 ships, see models/README.md, run in numpy by
 speech_embedding.py) turns each
 0.76 s of audio into 96 numbers in which a keyword said by different voices
 lands close together. A small classifier, fitted on the development set's
-real voices by scripts/fit_stop_spotter.py, reads "stop" from three of those
+real voices by lab/fit_stop_spotter.py, reads "stop" from three of those
 embeddings 90 ms apart, every 30 ms while a segment is open: a "stop" is
 known as its last consonant ends, not after the pause that follows it. Its
 score is a cue: the judge (Whisper) reads the segment at once and has the
@@ -110,7 +110,7 @@ class EmbeddingStream:
             if not self._spectrogram:
                 # Before the stream began the room sounded, as far as can be known, as it
                 # does now: so a word in the stream's first second is scored too.
-                self._spectrogram.extend([mel[0]] * self._spectrogram.maxlen)
+                self._spectrogram.extend([mel[0]] * (self._spectrogram.maxlen or 0))
             self._spectrogram.extend(mel)
             self._audio = self._audio[len(mel) * MEL_HOP_SAMPLES:]
         self.step += 1

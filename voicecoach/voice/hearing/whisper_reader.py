@@ -9,7 +9,7 @@ the probability of every word of the vocabulary being the first word said, and
 a few more steps its transcript.
 
 Measured on the development set's real voices (clips heard over their room
-tone, scripts/eval_dev_set.py): the probability that the first word is "stop"
+tone, lab/eval_dev_set.py): the probability that the first word is "stop"
 tells the 275 "stop" clips from the 790 without a command far better than any
 pocketsphinx search, and the likeliest number word is right for 94.8% of the
 308 spoken numbers as the live recogniser hears them (pocketsphinx's grammar:
@@ -87,7 +87,8 @@ def mel_filters(sample_rate: int = RATE, n_fft: int = N_FFT, n_mels: int = N_MEL
         return np.where(m >= 15.0, log_part, linear)
 
     fft_freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-    mel_points = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2), n_mels + 2))
+    edges = hz_to_mel(np.array([0.0, sample_rate / 2]))
+    mel_points = mel_to_hz(np.linspace(edges[0], edges[1], n_mels + 2))
     widths = np.diff(mel_points)
     ramps = mel_points[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / widths[:-1, None]

@@ -1,6 +1,6 @@
 """Copy a small, stratified subset of the real-voice clips into tests/data/speech/.
 
-    python scripts/make_dev_set.py /work/shared/audio [--out tests/data/speech]
+    python lab/make_dev_set.py /work/shared/audio [--out tests/data/speech]
 
 Deterministic (fixed seed). Keeps the manifest's speaker/source/license columns.
 """

@@ -1,7 +1,7 @@
 """Fit the stop spotter's classifier (voicecoach/voice/hearing/stop_spotter.py).
 
-    python scripts/eval_dev_set.py SOURCE --out SETS --only      # builds the sets, runs nothing
-    python scripts/fit_stop_spotter.py SOURCE/manifest.csv --sets SETS
+    python lab/eval_dev_set.py SOURCE --out SETS --only      # builds the sets, runs nothing
+    python lab/fit_stop_spotter.py SOURCE/manifest.csv --sets SETS
         [--noisy babble-10db fan-10db] [--noisy-sets DIR] [--fold-models SETS/spotter-folds]
         [--embeddings FILE] [--out voicecoach/voice/hearing/models/stop_spotter.npz]
         [--game-talk]

@@ -1,7 +1,7 @@
 """Acted shouts without "stop", from a game's voice packs in Debian: false stops on exclamations.
 
-    python scripts/make_exclamations.py --out DIR [--deb FILE]
-    python scripts/make_no_command_stream.py DIR/manifest.csv --out DIR/talk
+    python lab/make_exclamations.py --out DIR [--deb FILE]
+    python lab/make_no_command_stream.py DIR/manifest.csv --out DIR/talk
     voicecoach eval DIR/talk/manifest.csv
 
 The false stops the stop probe was fitted to turn down were loud exclamations ("Ah!",

@@ -1,7 +1,7 @@
 """Join every no-command speech clip of a manifest into long WAVs: continuous talk without
 a command, for false accepts per hour.
 
-    python scripts/make_no_command_stream.py MANIFEST.csv --out /tmp/talk [--minutes-per-file 1]
+    python lab/make_no_command_stream.py MANIFEST.csv --out /tmp/talk [--minutes-per-file 1]
 
 Clips labelled "_" that hold speech (not the `_silence` folder) are joined in
 manifest order with 0.2-0.6 s gaps of low noise; OUT/manifest.csv lists the

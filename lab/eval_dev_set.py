@@ -1,15 +1,15 @@
 """The recognition figures of the README, from one development set, in one run.
 
-    python scripts/eval_dev_set.py /work/shared/audio [--out /tmp/vc-dev] [--snr 10]
+    python lab/eval_dev_set.py /work/shared/audio [--out /tmp/vc-dev] [--snr 10]
         [--spotter-folds DIR] [--probe-folds DIR] [--game-talk GAME] [--only SET ...]
 
 SOURCE is a folder of real-voice clips with a manifest.csv (path,label). From it
 this script builds, under --out:
 
 - noisy copies of the "stop" clips and of a share of the no-command clips, mixed
-  with TV-like babble and fan noise at 20, 10 and 5 dB SNR (scripts/make_noisy_set.py);
+  with TV-like babble and fan noise at 20, 10 and 5 dB SNR (lab/make_noisy_set.py);
 - continuous talk without a command, the no-command speech clips joined into
-  minute-long files (scripts/make_no_command_stream.py);
+  minute-long files (lab/make_no_command_stream.py);
 
 then runs `voicecoach eval` (the live recogniser, with the plain
 `recognize_sphinx` baseline on the same audio in the same run) on:
@@ -21,13 +21,13 @@ then runs `voicecoach eval` (the live recogniser, with the plain
 - with --game-talk DIR, half B (alternate minutes, evaluate.talk_half) of two
   hours of a voiced game's talk without "stop" (false "stop" per hour on more
   talk than the set holds; half A is for fitting) and the "stop" clips through
-  the game's channel (scripts/make_game_talk.py).
+  the game's channel (lab/make_game_talk.py).
 
 It prints one table, the figures against the targets, and writes the full
 reports as JSON beside the audio.
 
 The stop spotter's classifier is fitted on this same set
-(scripts/fit_stop_spotter.py). With --spotter-folds DIR (its --fold-models)
+(lab/fit_stop_spotter.py). With --spotter-folds DIR (its --fold-models)
 every set is split by voice (evaluate.speaker_fold) and each half is heard
 with the classifier fitted without it, and the talk of each half
 (talk-fold-K, built here) likewise: the figures are then for voices the
@@ -188,7 +188,7 @@ def main() -> int:
                              "it (fit_stop_rule.py --probe-folds DIR)")
     parser.add_argument("--game-talk", type=Path, metavar="DIR",
                         help="also hear hours of talk without 'stop' from a voiced game, and "
-                             "'stop' through its channel (scripts/make_game_talk.py --out DIR "
+                             "'stop' through its channel (lab/make_game_talk.py --out DIR "
                              "--channel-copy SOURCE/manifest.csv)")
     parser.add_argument("--only", nargs="*", metavar="SET", default=None,
                         help="run just these sets (clean, numbers, talk, babble-10db, ...), "

@@ -1,6 +1,6 @@
 """Hours of real talk without "stop", from a voiced game in Debian: for false stops per hour.
 
-    python scripts/make_game_talk.py --out DIR [--minutes 120] [--deb FILE]
+    python lab/make_game_talk.py --out DIR [--minutes 120] [--deb FILE]
         [--channel-copy MANIFEST] [--after GAME]
 
 The development set holds only 17 minutes of speech without a command, too little to

@@ -1,7 +1,7 @@
 """Turn the stop spotter's two ONNX models into the arrays voicecoach runs them from.
 
     pip install onnx
-    python scripts/export_speech_embedding.py
+    python lab/export_speech_embedding.py
 
 Reads voicecoach/voice/hearing/models/melspectrogram.onnx and
 embedding_model.onnx (see that folder's README for where they come from) and

@@ -1,6 +1,6 @@
 """Mix labelled clips with noise at given signal-to-noise ratios, for `voicecoach eval`.
 
-    python scripts/make_noisy_set.py MANIFEST.csv --out /tmp/noisy [--snr 20 10 5]
+    python lab/make_noisy_set.py MANIFEST.csv --out /tmp/noisy [--snr 20 10 5]
         [--noise babble fan] [--lead 1.0]
 
 For each noise kind and SNR it writes OUT/<kind>-<snr>db/manifest.csv and the

@@ -1,8 +1,8 @@
 """Fit the stop probe and choose the rule by which the recogniser takes a reading for "stop".
 
-    python scripts/eval_dev_set.py SOURCE --out SETS --only      # builds the sets, runs nothing
-    python scripts/fit_stop_spotter.py SOURCE/manifest.csv --sets SETS --fold-models FOLDS
-    python scripts/fit_stop_rule.py SOURCE/manifest.csv --sets SETS --spotter-folds FOLDS
+    python lab/eval_dev_set.py SOURCE --out SETS --only      # builds the sets, runs nothing
+    python lab/fit_stop_spotter.py SOURCE/manifest.csv --sets SETS --fold-models FOLDS
+    python lab/fit_stop_rule.py SOURCE/manifest.csv --sets SETS --spotter-folds FOLDS
         [--readings FILE] [--game-talk GAME] [--more-game-talk MORE]
         [--probe-folds DIR] [--probe-out FILE]
 
@@ -55,7 +55,7 @@ from pathlib import Path
 # made hearing the sets about four times slower.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
-from eval_dev_set import joined_talk  # noqa: E402  (scripts/, the script's own folder)
+from eval_dev_set import joined_talk  # noqa: E402  (lab/, the script's own folder)
 
 from voicecoach.voice.hearing import HearingSettings, Recogniser
 from voicecoach.voice.hearing.evaluate import (
