@@ -44,6 +44,8 @@ GATES = "voicecoach/protocol/gates.py"
 COMMANDS = "voicecoach/session/commands.py"
 PROGRAM = "voicecoach/protocol/program.py"
 SCREENING = "voicecoach/protocol/screening.py"
+PROMPTS = "voicecoach/session/prompts.py"
+MARKERS = "voicecoach/progress/markers.py"
 
 MUTATIONS = [
     # pain
@@ -154,6 +156,13 @@ MUTATIONS = [
              "        if row.get(\"simulated\"):\n            continue",
              "        if False:\n            continue"),
     Mutation("table checks: a clearance lifts them", SCREENING, "    if to_fix:", "    if False:"),
+    # what the coach says, and what the reports hold it to
+    Mutation("stuck guidance: kicking not warned against", PROMPTS, "call for help. Do not kick. ",
+             "call for help. "),
+    Mutation("dizziness advice: five minutes dropped", PROMPTS,
+             "If it lasts more than five minutes, ", "If it lasts, "),
+    Mutation("night-pain marker: month 3 -> week 14", MARKERS, "NIGHT_PAIN_TARGET_WEEK = 13",
+             "NIGHT_PAIN_TARGET_WEEK = 14"),
 ]
 
 

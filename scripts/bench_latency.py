@@ -226,13 +226,13 @@ def measure_idle_live(work: Path, word: np.ndarray, seconds: float = 12.0) -> tu
     private PulseAudio server's virtual devices (tests/pulse.py), the word played into
     the microphone as the session opens. PortAudio and the sound server's client
     libraries are counted here, which the file contract never loads."""
-    from datetime import date
 
     from pulse import PulseServer
-    from voicecoach.protocol.screening import QUESTIONS, record_screening
+    from session_history import record_clean_screening, record_past_sessions
 
     db = work / "live.db"
-    record_screening(db, {q.id: False for q in QUESTIONS}, date.today())  # all "no"
+    record_clean_screening(db)
+    record_past_sessions(db)  # past the first ten sessions: --no-checklist is allowed
     events = work / "live.jsonl"
     with PulseServer(work / "pulse") as server:
         proc = subprocess.Popen(

@@ -419,9 +419,9 @@ def test_a_broken_recogniser_is_reported_to_the_session_once() -> None:
     """The live link turns the first failure into one DeviceLost("recogniser") (the return
     upright) and stops feeding a recogniser that can no longer answer, rather than
     posting, and logging, a failure for every 30 ms chunk after it."""
+    from voicecoach.runtime.hearing_link import HearingLink
     from voicecoach.session.clock import FakeClock
     from voicecoach.session.events import DeviceLost, Event
-    from voicecoach.session.hearing_link import HearingLink
 
     pcm = padded(read_wav(_clips("stop")[0][0]))
     posted: list[Event] = []

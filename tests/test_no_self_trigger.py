@@ -11,10 +11,10 @@ from audio_match import HostWatch
 from pulse import PulseServer
 from voicecoach.protocol.program import DEFAULT_PROGRAM
 from voicecoach.protocol.validate import load_program
+from voicecoach.runtime.clock import MonotonicClock
+from voicecoach.runtime.hearing_link import HearingLink, OwnVoiceGate
 from voicecoach.session import prompts
-from voicecoach.session.clock import MonotonicClock
 from voicecoach.session.events import Event
-from voicecoach.session.hearing_link import HearingLink, OwnVoiceGate
 from voicecoach.voice.audio_in import MicrophoneSource
 from voicecoach.voice.hearing import Recogniser
 from voicecoach.voice.speaking import DeviceSpeaker

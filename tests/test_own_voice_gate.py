@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from voicecoach.session.hearing_link import ECHO_TAIL_S, OwnVoiceGate
-from voicecoach.session.ports import Playing
+from voicecoach.runtime.hearing_link import ECHO_TAIL_S, OwnVoiceGate
+from voicecoach.runtime.ports import Playing
 
 RATE = 16000
 CHUNK_S = 0.03

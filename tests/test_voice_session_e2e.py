@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from audio_match import HostWatch, similarity
-from conftest import record_clean_screening, record_past_sessions
 from pulse import PulseServer, window_rms
+from session_history import record_clean_screening, record_past_sessions
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import read_wav
 from voicecoach.voice.speaking import PromptLibrary

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import click
 
 from voicecoach.cli.common import db_option
-from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
-from voicecoach.store import StoreError
+from voicecoach.cli.database import DatabaseProblem, resolve_db_path, using_store
 from voicecoach.store.backup import backup_path
+from voicecoach.store.connection import session_count
 
 
 @click.command()
@@ -33,20 +32,11 @@ def backup(db_path: Path | None, out: Path | None) -> None:
     path = resolve_db_path(db_path)
     if not path.exists():
         raise DatabaseProblem(f"no database at {path}: nothing to back up")
-    store = open_store(db_path)
-    try:
+    with using_store(db_path) as store:
         dest = store.backup(out if out is not None else backup_path(path, "backup"))
-    except StoreError as e:
-        raise DatabaseProblem(str(e)) from None
-    finally:
-        store.close()
     click.echo(f"Backed up {_session_count(dest)} session(s) to {dest}")
 
 
 def _session_count(backup_file: Path) -> int:
     """Counted in the copy itself: what the user now holds."""
-    conn = sqlite3.connect(backup_file.resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
-    finally:
-        conn.close()
+    return session_count(backup_file)

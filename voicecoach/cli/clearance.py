@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.common import db_option, json_option
-from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
+from voicecoach.cli.database import DatabaseProblem, resolve_db_path, using_store
 from voicecoach.cli.screen import ScreeningProblem, status_json
 from voicecoach.protocol.plan import dizziness_hold, summaries_from_rows
 from voicecoach.protocol.screening import record_clearance
@@ -20,13 +20,8 @@ def _dizziness_reason(db_path: Path | None) -> str | None:
     path = resolve_db_path(db_path)
     if not path.exists():
         return None
-    store = open_store(db_path)
-    try:
+    with using_store(db_path) as store:
         hold = dizziness_hold(summaries_from_rows(store.sessions()), None)
-    except StoreError as e:
-        raise DatabaseProblem(str(e)) from None
-    finally:
-        store.close()
     return "dizziness that lasted after a session" if hold else None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -25,3 +27,16 @@ def open_store(db_path: Path | None) -> Store:
         return Store.open(resolve_db_path(db_path))
     except StoreError as e:
         raise DatabaseProblem(str(e)) from None
+
+
+@contextmanager
+def using_store(db_path: Path | None) -> Iterator[Store]:
+    """The store for one command: a database that cannot be used is one line and exit 2,
+    and the store is closed whatever happens."""
+    store = open_store(db_path)
+    try:
+        yield store
+    except StoreError as e:
+        raise DatabaseProblem(str(e)) from None
+    finally:
+        store.close()

@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.common import db_option
-from voicecoach.cli.database import DatabaseProblem, open_store
+from voicecoach.cli.database import DatabaseProblem, using_store
 from voicecoach.protocol.limits import DIZZY_DOCTOR_AFTER_MIN
 from voicecoach.protocol.plan import dizziness_hold, summaries_from_rows
 from voicecoach.protocol.screening import latest_clearance_on
-from voicecoach.store import StoreError
 
 
 @click.group()
@@ -33,8 +32,7 @@ def dizziness() -> None:
 @db_option
 def passed(db_path: Path | None) -> None:
     """Record that the dizziness after your last dizzy session passed within five minutes."""
-    store = open_store(db_path)
-    try:
+    with using_store(db_path) as store:
         history = summaries_from_rows(store.sessions())
         if dizziness_hold(history, latest_clearance_on(store)) is None:
             click.echo("Nothing to record: no session is waiting on dizziness.")
@@ -51,9 +49,5 @@ def passed(db_path: Path | None) -> None:
                         {"passed": True, "said": f"voicecoach dizziness passed on {date.today()}"})
         if dizziness_hold(summaries_from_rows(store.sessions()), None) is not None:
             raise DatabaseProblem(f"could not record it in {store.path}; try again.")
-    except StoreError as e:
-        raise DatabaseProblem(str(e)) from None
-    finally:
-        store.close()
     click.echo(f"Recorded: the dizziness after session {row['id']} passed. "
                "Sessions may start again (see `voicecoach plan`).")

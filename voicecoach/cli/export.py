@@ -7,12 +7,11 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.common import db_option
-from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
+from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.export import ExportData, load_export, to_csv, to_json
 from voicecoach.progress.fhir import DEFAULT_PATIENT, to_fhir_json
 from voicecoach.progress.history import History
-from voicecoach.store import StoreError
 
 
 @click.command()
@@ -49,13 +48,8 @@ def export(db_path: Path | None, format_: str, out: Path | None, patient: str) -
         # Nothing recorded yet: an empty export, rather than creating an empty database.
         data = ExportData(history=History(sessions=[], daily=[]), pain=[])
     else:
-        store = open_store(db_path)
-        try:
+        with using_store(db_path) as store:
             data = load_export(store)
-        except StoreError as e:
-            raise DatabaseProblem(str(e)) from None
-        finally:
-            store.close()
     if format_ == "csv":
         text = to_csv(data)
     elif format_ == "json":

@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voicecoach.cli.common import db_option, json_option
-from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
-from voicecoach.store import StoreError
+from voicecoach.cli.database import resolve_db_path, using_store
 
 
 def _date(started_at: str) -> str:
@@ -119,13 +118,8 @@ def history(db_path: Path | None, json_: bool, limit: int | None) -> None:
         else:
             click.echo(f"No sessions recorded yet (no database at {path}).")
         return
-    store = open_store(db_path)
-    try:
+    with using_store(db_path) as store:
         sessions = store.sessions(limit=limit)
-    except StoreError as e:
-        raise DatabaseProblem(str(e)) from None
-    finally:
-        store.close()
     if json_:
         click.echo(json.dumps(sessions, indent=2, ensure_ascii=False))
     elif not sessions:

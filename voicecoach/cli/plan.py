@@ -10,12 +10,11 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.common import db_option, json_option
-from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
+from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.protocol.gates import daily_problem
 from voicecoach.protocol.plan import TRACKS, plan, summaries_from_rows
 from voicecoach.protocol.program import ProgramError, load_builtin
 from voicecoach.protocol.screening import latest_clearance_on, screening_status
-from voicecoach.store import StoreError
 
 
 @click.command("plan")
@@ -43,16 +42,11 @@ def plan_command(db_path: Path | None, track: str | None, json_: bool) -> None:
     screening_reason: str | None = "No safety screening is on record yet: run " \
         "`voicecoach screen` before your first session."
     if path.exists():
-        store = open_store(db_path)
-        try:
+        with using_store(db_path) as store:
             rows = store.sessions()
             status = screening_status(store, today)
             screening_reason = None if status.allowed else status.reason
             cleared_on = latest_clearance_on(store)
-        except StoreError as e:
-            raise DatabaseProblem(str(e)) from None
-        finally:
-            store.close()
     history = summaries_from_rows(rows)
     today_plan = plan(history, today, track, cleared_on)
     if json_:

@@ -9,11 +9,10 @@ import click
 from rich.console import Console
 
 from voicecoach.cli.common import db_option
-from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
+from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.history import History, load_history
 from voicecoach.progress.report import build_report
-from voicecoach.store import StoreError
 
 SUFFIXES = (".png", ".html", ".htm")
 
@@ -51,13 +50,8 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None) -> None:
     if not path.exists() and path.parent.is_dir():
         history = History(sessions=[], daily=[])  # nothing recorded: no database to create
     else:
-        store = open_store(db_path)
-        try:
+        with using_store(db_path) as store:
             history = load_history(store)
-        except StoreError as e:
-            raise DatabaseProblem(str(e)) from None
-        finally:
-            store.close()
     result = build_report(history, weeks=weeks, today=dt.date.today())
     if out is None:
         if result.empty:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,19 +18,13 @@ from voicecoach.cli.common import (
     open_audio_in,
     whisper_model_option,
 )
-from voicecoach.cli.hold_display import HoldDisplay
 from voicecoach.paths import default_db_path
 from voicecoach.protocol.program import DEFAULT_PROGRAM, Program, ProgramError
 from voicecoach.protocol.validate import load_program
+from voicecoach.runtime.recorder import SessionRecorder
 from voicecoach.session.actions import End
-from voicecoach.session.clock import Clock, FakeClock, MonotonicClock
-from voicecoach.session.engine import Engine, EngineSettings
-from voicecoach.session.events import DeviceLost, Event, InputEnded
-from voicecoach.session.pipelines import stop_on_interrupt
-from voicecoach.session.recorder import SessionRecorder
-from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
+from voicecoach.session.engine import EngineSettings
 from voicecoach.store import Store, StoreError
-from voicecoach.voice.keyboard import read_lines, typed_event
 
 if TYPE_CHECKING:
     from voicecoach.voice.audio_in import FileSource
@@ -175,59 +168,19 @@ def _finish(recorder: SessionRecorder, end: End, console: Console | None = None)
 
 def _run_text(program: Program, settings: EngineSettings, store: Store,
               events_path: Path | None, fast: bool) -> int:
-    from voicecoach.voice.speaking import TextSpeaker
+    from voicecoach.runtime.pipelines import run_text_session
 
     console = Console(highlight=False)
-    clock: Clock = FakeClock() if fast else MonotonicClock()
-    speaker = TextSpeaker(console)
     recorder = _open_session(store, program, settings, events_path, "text")
-    display = HoldDisplay(console, clock)
-    dispatch = Dispatch(clock, speaker, recorder, on_action=display)
-    engine = Engine(program, clock, settings)
-    interactive = sys.stdin.isatty()
-    try:
-        if fast:
-            assert isinstance(clock, FakeClock)
-            lines: deque[Event] = deque(typed_event(line) for line in sys.stdin)
-            end = run_simulated(engine, clock, dispatch, lines=lines)
-        else:
-            runner = LiveRunner(engine, clock, dispatch, on_wake=display.refresh)
-            if interactive:
-                read_lines(sys.stdin, runner.post,
-                           on_eof=lambda: runner.post(DeviceLost("keyboard", "end of input")))
-            else:
-                # Scripted input answers each question as it is asked.
-                _feed_scripted_lines(runner, engine)
-            with stop_on_interrupt(runner.post):
-                end = runner.run()
-    finally:
-        display.close()
-        speaker.close()
+    end = run_text_session(program, settings, recorder, console, sys.stdin, fast=fast)
     return _finish(recorder, end, console)
-
-
-def _feed_scripted_lines(runner: LiveRunner, engine: Engine) -> None:
-    import threading
-
-    def loop() -> None:
-        for line in sys.stdin:
-            while engine.awaiting is None and not engine.done:
-                threading.Event().wait(0.05)
-            if engine.done:
-                return
-            runner.post(typed_event(line))
-            # Give the engine time to take the answer before the next line is judged.
-            threading.Event().wait(0.1)
-        runner.post(InputEnded())
-
-    threading.Thread(target=loop, name="scripted-input", daemon=True).start()
 
 
 def _run_from_audio_file(program: Program, settings: EngineSettings, store: Store,
                          source: FileSource, audio_out: Path | None,
                          events_path: Path | None, fast: bool, voice: str | None,
                          rate: int | None, hearing: HearingSettings) -> int:
-    from voicecoach.session.pipelines import run_file_session
+    from voicecoach.runtime.pipelines import run_file_session
 
     opened: list[SessionRecorder] = []
 
@@ -243,7 +196,7 @@ def _run_from_audio_file(program: Program, settings: EngineSettings, store: Stor
 def _run_voice(program: Program, settings: EngineSettings, store: Store,
                events_path: Path | None, mic: str | None, voice: str | None,
                rate: int | None, headphones: bool, hearing: HearingSettings) -> int:
-    from voicecoach.session.pipelines import NoAudioDevice, run_voice_session
+    from voicecoach.runtime.pipelines import NoAudioDevice, run_voice_session
 
     console = Console(highlight=False)
     try:

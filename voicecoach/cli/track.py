@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voicecoach.cli.common import db_option, json_option
-from voicecoach.cli.database import DatabaseProblem, open_store, resolve_db_path
+from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.progress.tracking import (
     MAX_DOSES,
     MAX_STIFFNESS_MIN,
@@ -26,7 +26,6 @@ from voicecoach.progress.tracking import (
     parse_length_cm,
     record_daily,
 )
-from voicecoach.store import StoreError
 
 T = TypeVar("T")
 
@@ -148,13 +147,8 @@ def _list(db_path: Path | None, json_: bool, limit: int | None) -> None:
         # Nothing recorded yet: say so rather than create an empty database.
         click.echo("[]" if json_ else f"No days tracked yet (no database at {path}).")
         return
-    store = open_store(db_path)
-    try:
+    with using_store(db_path) as store:
         entries = daily_entries(store)
-    except StoreError as e:
-        raise DatabaseProblem(str(e)) from None
-    finally:
-        store.close()
     if limit is not None:
         entries = entries[-limit:]
     if json_:
@@ -223,15 +217,11 @@ def track(db_path: Path | None, json_: bool, day_text: str | None, toe_touch: st
         if all(value is None for value in fields.values()):
             click.echo("Nothing recorded.")
             return
-    store = open_store(db_path)
-    try:
-        entry = record_daily(store, day, **fields)
-    except TrackingError as e:
-        raise click.UsageError(str(e)) from None
-    except StoreError as e:
-        raise DatabaseProblem(str(e)) from None
-    finally:
-        store.close()
+    with using_store(db_path) as store:
+        try:
+            entry = record_daily(store, day, **fields)
+        except TrackingError as e:
+            raise click.UsageError(str(e)) from None
     if json_:
         click.echo(json.dumps(entry.as_dict(), indent=2, ensure_ascii=False))
     else:

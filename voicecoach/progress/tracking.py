@@ -15,23 +15,20 @@ Pain before and after each session is already in the sessions themselves.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import math
 import re
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from voicecoach.store import Store, StoreError
-from voicecoach.store.errors import describe_sqlite_error
+from voicecoach.store import Store
+from voicecoach.store.connection import side_connection
 
 logger = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_S = 5.0
 
 MAX_TOE_TOUCH_CM = 150.0
 """Longer than any standing fingertip-to-toe gap: a larger value is a typing slip."""
@@ -97,33 +94,6 @@ def format_length(cm: float | None) -> str:
     return f"{cm:g} cm ({cm / CM_PER_INCH:.1f} in)"
 
 
-@contextlib.contextmanager
-def tracking_db(store_or_db_path: Store | Path | str) -> Iterator[sqlite3.Connection]:
-    """A short-lived connection to the store's database, schema up to date.
-
-    Its own connection, so a daily record never interleaves with the event
-    writes of a running session. Raises StoreError (one line) on database problems.
-    """
-    if isinstance(store_or_db_path, Store):
-        if store_or_db_path.failure is not None:
-            raise StoreError(store_or_db_path.failure)
-        path = store_or_db_path.path
-    else:
-        path = Path(store_or_db_path)
-        Store.open(path).close()  # creates the file if needed and applies migrations
-    try:
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
-    except sqlite3.Error as e:
-        raise StoreError(describe_sqlite_error(path, e)) from e
-    try:
-        conn.execute("PRAGMA synchronous = FULL")
-        yield conn
-    except sqlite3.Error as e:
-        raise StoreError(describe_sqlite_error(path, e)) from e
-    finally:
-        conn.close()
-
-
 def _checked(name: str, value: Any) -> Any:
     """`value` for column `name` as stored, or TrackingError naming what is wrong."""
     if name == "toe_touch_cm":
@@ -181,7 +151,7 @@ def record_daily(store_or_db_path: Store | Path | str, date: dt.date, *,
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     columns = list(values)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
-    with tracking_db(store_or_db_path) as db:
+    with side_connection(store_or_db_path) as db:
         db.execute(
             f"INSERT INTO daily (date, {', '.join(columns)}, updated_at)"
             f" VALUES (?, {', '.join('?' * len(columns))}, ?)"
@@ -203,7 +173,7 @@ def daily_entries(store_or_db_path: Store | Path | str, *, since: dt.date | None
         clauses.append("date <= ?")
         args.append(until.isoformat())
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    with tracking_db(store_or_db_path) as db:
+    with side_connection(store_or_db_path) as db:
         return _select(db, where, tuple(args))
 
 

@@ -244,9 +244,10 @@ def screening_status(store_or_db_path: Store | Path | str, today: date) -> Statu
 
     Takes an open Store or the path of a database (created and migrated if needed).
     """
-    from voicecoach.store.screenings import latest_clearance, latest_screening, screening_db
+    from voicecoach.store.connection import side_connection
+    from voicecoach.store.screenings import latest_clearance, latest_screening
 
-    with screening_db(store_or_db_path) as db:
+    with side_connection(store_or_db_path) as db:
         screening = latest_screening(db)
         clearance = latest_clearance(db, screening.id) if screening is not None else None
     return evaluate(screening, clearance, today)
@@ -254,16 +255,18 @@ def screening_status(store_or_db_path: Store | Path | str, today: date) -> Statu
 
 def latest_clearance_on(store_or_db_path: Store | Path | str) -> date | None:
     """The date of the most recent clearance of any screening, or None."""
-    from voicecoach.store.screenings import latest_clearance_date, screening_db
+    from voicecoach.store.connection import side_connection
+    from voicecoach.store.screenings import latest_clearance_date
 
-    with screening_db(store_or_db_path) as db:
+    with side_connection(store_or_db_path) as db:
         return latest_clearance_date(db)
 
 
 def record_screening(store_or_db_path: Store | Path | str, answers: Mapping[str, bool],
                      today: date) -> Status:
     """Store a full set of answers taken today; return the status it gives."""
-    from voicecoach.store.screenings import save_screening, screening_db
+    from voicecoach.store.connection import side_connection
+    from voicecoach.store.screenings import save_screening
 
     missing = [q.id for q in QUESTIONS if q.id not in answers]
     if missing:
@@ -271,7 +274,7 @@ def record_screening(store_or_db_path: Store | Path | str, answers: Mapping[str,
     unknown = sorted(set(answers) - QUESTIONS_BY_ID.keys())
     if unknown:
         raise ValueError(f"unknown question id {', '.join(unknown)}")
-    with screening_db(store_or_db_path) as db:
+    with side_connection(store_or_db_path) as db:
         screening_id = save_screening(db, today, answers)
     return evaluate(ScreeningRecord(screening_id, today, dict(answers)), None, today)
 
@@ -284,11 +287,12 @@ def record_clearance(store_or_db_path: Store | Path | str, cleared_by: str, clea
     nothing (dizziness that lasted after a session). Raises ValueError (one plain
     sentence) when there is nothing valid to attach it to.
     """
-    from voicecoach.store.screenings import latest_screening, save_clearance, screening_db
+    from voicecoach.store.connection import side_connection
+    from voicecoach.store.screenings import latest_screening, save_clearance
 
     if not cleared_by.strip():
         raise ValueError("say who cleared you (--by), for example your doctor's name")
-    with screening_db(store_or_db_path) as db:
+    with side_connection(store_or_db_path) as db:
         screening = latest_screening(db)
         status = evaluate(screening, None, today)
         if screening is None or status.needs_screening:

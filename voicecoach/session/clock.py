@@ -2,11 +2,11 @@
 
 The engine never reads the wall clock: it is handed a Clock, so a ten-minute
 hold can be tested in milliseconds with a FakeClock, to the exact millisecond.
+The real clock lives with the wiring (voicecoach/runtime/clock.py).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 
@@ -14,22 +14,6 @@ class Clock(Protocol):
     def now(self) -> float:
         """Seconds since the session clock started (monotonic, never goes back)."""
         ...
-
-
-class MonotonicClock:
-    """Real time from time.monotonic(), zeroed when the clock is made."""
-
-    def __init__(self) -> None:
-        self._start = time.monotonic()
-
-    def now(self) -> float:
-        return time.monotonic() - self._start
-
-    def zero(self) -> None:
-        """Start counting from now. Only before the session starts: a file-driven session
-        zeroes its clock as the file starts playing, so every event time is on the audio
-        timeline of the input file however long the set-up took."""
-        self._start = time.monotonic()
 
 
 class FakeClock:

@@ -8,47 +8,15 @@ event writes of a running session.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from voicecoach.protocol.screening import (
     QUESTIONS_BY_ID,
     ClearanceRecord,
     ScreeningRecord,
 )
-from voicecoach.store.errors import StoreError, describe_sqlite_error
-from voicecoach.store.store import Store
-
-BUSY_TIMEOUT_S = 5.0
-
-
-@contextlib.contextmanager
-def screening_db(store_or_db_path: Store | Path | str) -> Iterator[sqlite3.Connection]:
-    """A connection to the store's database, schema up to date, closed afterwards.
-
-    Raises StoreError (one line) if the database cannot be used.
-    """
-    if isinstance(store_or_db_path, Store):
-        path = store_or_db_path.path
-    else:
-        path = Path(store_or_db_path)
-        # Opening the store creates the file if needed and applies the migrations.
-        Store.open(path).close()
-    try:
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
-    except sqlite3.Error as e:
-        raise StoreError(describe_sqlite_error(path, e)) from e
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = FULL")
-        yield conn
-    except sqlite3.Error as e:
-        raise StoreError(describe_sqlite_error(path, e)) from e
-    finally:
-        conn.close()
 
 
 def save_screening(db: sqlite3.Connection, taken_on: date, answers: Mapping[str, bool]) -> int:

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from voicecoach.store.connection import quick_check
 from voicecoach.voice.devices import AudioDevice, AudioUnavailable, list_devices, open_portaudio
+from voicecoach.voice.pcm import RATE
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ def check_speech_engine() -> Check:
                          "install espeak-ng (Debian/Ubuntu: sudo apt-get install espeak-ng) "
                          "and pyttsx3; the fixed safety prompts still play without it")
         took = time.monotonic() - started
-    seconds = len(samples) / 16000
+    seconds = len(samples) / RATE
     if seconds < 0.5:
         return Check("speech engine", Status.FAIL,
                      f"the speech engine produced only {seconds:.2f} s of audio",
@@ -321,8 +323,7 @@ def check_database(path: Path) -> Check:
             return Check("database", Status.FAIL, f"{path} exists but is not a file",
                          "point --db at a file")
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
-                result = db.execute("PRAGMA quick_check").fetchone()[0]
+            result = quick_check(path)
         except sqlite3.DatabaseError as exc:
             return Check("database", Status.FAIL, f"{path} cannot be read: {exc}",
                          "restore a backup (voicecoach backup) or move the file away")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from voicecoach.voice.audio_in.microphone import MicrophoneSource
-from voicecoach.voice.pcm import dbfs
+from voicecoach.voice.pcm import RATE, dbfs
 
 if TYPE_CHECKING:
     from speech_recognition import AudioSource
@@ -70,7 +70,7 @@ def _measured_room(chunks: list[bytes], rate: int) -> AudioSource:
     return MeasuredRoom()
 
 
-def speech_threshold(chunks: list[bytes], rate: int = 16000) -> float:
+def speech_threshold(chunks: list[bytes], rate: int = RATE) -> float:
     """What `Recognizer.adjust_for_ambient_noise` sets from these chunks (int16 RMS)."""
     import speech_recognition
 
@@ -84,7 +84,7 @@ def speech_threshold(chunks: list[bytes], rate: int = 16000) -> float:
     return float(recognizer.energy_threshold)
 
 
-def measure_noise(chunks: Iterable[bytes], rate: int = 16000) -> NoiseLevel:
+def measure_noise(chunks: Iterable[bytes], rate: int = RATE) -> NoiseLevel:
     chunks = [c for c in chunks if c]
     if not chunks:
         raise ValueError("no audio to measure")
@@ -104,7 +104,7 @@ def measure_noise(chunks: Iterable[bytes], rate: int = 16000) -> NoiseLevel:
 def record(source: MicrophoneSource, seconds: float) -> list[bytes]:
     """Chunks from a started MicrophoneSource (one without on_chunk) for about `seconds`."""
     chunks: list[bytes] = []
-    wanted = int(seconds * 16000 / source.chunk_samples)
+    wanted = int(seconds * RATE / source.chunk_samples)
     deadline = time.monotonic() + seconds + 2.0
     while len(chunks) < wanted and time.monotonic() < deadline and not source.failed:
         chunk = source.read(timeout=0.2)

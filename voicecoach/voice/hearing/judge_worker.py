@@ -17,6 +17,7 @@ import numpy as np
 from voicecoach.voice.hearing.errors import HearingSetupError
 from voicecoach.voice.hearing.judge_process import read_message, write_message
 from voicecoach.voice.hearing.whisper_reader import WhisperReader
+from voicecoach.voice.pcm import RATE
 
 WARM_UP_READINGS = 3
 
@@ -33,7 +34,7 @@ def main() -> None:
         return
     # The first readings set up the kernels (measured: 84 and 47 ms, then 31): done now,
     # they do not delay the first word the user says, which may be "stop".
-    hiss = np.random.default_rng(0).normal(0, 300, 2 * 16000).astype("<i2").tobytes()
+    hiss = np.random.default_rng(0).normal(0, 300, 2 * RATE).astype("<i2").tobytes()
     for _ in range(WARM_UP_READINGS):
         reader.read(hiss)
     _return_freed_memory()

@@ -51,10 +51,10 @@ from voicecoach.voice.hearing.settings import HearingSettings, Says
 from voicecoach.voice.hearing.stop_probe import StopProbe
 from voicecoach.voice.hearing.stop_spotter import StopSpotter
 from voicecoach.voice.hearing.whisper_reader import Reading
+from voicecoach.voice.pcm import RATE
 
 logger = logging.getLogger(__name__)
 
-RATE = 16000
 _FRAME_BYTES = FRAME_SAMPLES * 2
 _MAX_EARLY_CHECKS = 3
 """Early "stop" checks per segment from the streaming search (count)."""

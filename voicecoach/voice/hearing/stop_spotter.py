@@ -33,7 +33,6 @@ from voicecoach.voice.hearing.speech_embedding import SpeechEmbedding
 MODELS = Path(__file__).parent / "models"
 CLASSIFIER_FILE = MODELS / "stop_spotter.npz"
 
-RATE = 16000
 MEL_HOP_SAMPLES = 160
 """The spectrogram's frame step (10 ms); each frame sees `_MEL_WINDOW_SAMPLES`."""
 _MEL_WINDOW_SAMPLES = 512

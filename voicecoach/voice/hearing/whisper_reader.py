@@ -32,13 +32,13 @@ import numpy as np
 
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing.errors import HearingSetupError
+from voicecoach.voice.pcm import RATE
 
 if TYPE_CHECKING:
     import ctranslate2
 
 logger = logging.getLogger(__name__)
 
-RATE = 16000
 N_FFT = 400
 """Whisper's analysis window: 25 ms."""
 HOP = 160

@@ -1,6 +1,6 @@
 """Speech out: render text, then play it in short chunks so it can be cut at once.
 
-The interface is the runner's own `Speaker` protocol (voicecoach.session.ports),
+The interface is the runner's own `Speaker` protocol (voicecoach.runtime.ports),
 re-exported here, so there is exactly one definition of it:
 
     say(prompt_id, text, *, urgent=False)   non-blocking; urgent cuts what plays first
@@ -24,7 +24,7 @@ from voicecoach.voice.lazy_exports import lazy_exports
 # process (render_worker) lives in this package, and importing the speakers here cost it
 # numpy and rich for nothing (measured: 20 MB of its 27).
 _EXPORTS = {
-    "Playing": "voicecoach.session.ports", "Speaker": "voicecoach.session.ports",
+    "Playing": "voicecoach.runtime.ports", "Speaker": "voicecoach.runtime.ports",
     "DeviceSpeaker": "voicecoach.voice.speaking.device_speaker",
     "SpeakerUnavailable": "voicecoach.voice.speaking.device_speaker",
     "EARCONS": "voicecoach.voice.speaking.earcons",
@@ -40,7 +40,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from voicecoach.session.ports import Playing, Speaker
+    from voicecoach.runtime.ports import Playing, Speaker
     from voicecoach.voice.speaking.device_speaker import DeviceSpeaker, SpeakerUnavailable
     from voicecoach.voice.speaking.earcons import EARCONS, earcon
     from voicecoach.voice.speaking.prerendered import PromptLibrary, prompts_dir

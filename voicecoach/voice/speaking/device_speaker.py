@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voicecoach.session.clock import Clock, MonotonicClock
-from voicecoach.session.ports import Playing
+from voicecoach.runtime.clock import MonotonicClock
+from voicecoach.runtime.ports import Playing
+from voicecoach.session.clock import Clock
 from voicecoach.voice.devices import (
     AudioDevice,
     candidate_rates,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from voicecoach.session.ports import Playing
+from voicecoach.runtime.ports import Playing
 
 
 class TextSpeaker:

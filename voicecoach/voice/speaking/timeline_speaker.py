@@ -27,8 +27,8 @@ from typing import IO
 
 import numpy as np
 
+from voicecoach.runtime.ports import Playing
 from voicecoach.session.clock import Clock
-from voicecoach.session.ports import Playing
 from voicecoach.voice.pcm import RATE, SAMPLE_WIDTH
 from voicecoach.voice.speaking.clips import Clip, ClipMaker, alert_clip
 from voicecoach.voice.speaking.prerendered import PromptLibrary

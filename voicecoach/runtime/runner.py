@@ -17,13 +17,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from voicecoach.runtime.hearing_link import OwnVoiceGate, detections_to_events
+from voicecoach.runtime.ports import Recogniser, Speaker
+from voicecoach.runtime.recorder import SessionRecorder
 from voicecoach.session.actions import Action, Alert, CutSpeech, End, Log, Say
 from voicecoach.session.clock import Clock, FakeClock
 from voicecoach.session.engine import Engine
 from voicecoach.session.events import Event, InputEnded, Tick
-from voicecoach.session.hearing_link import OwnVoiceGate, detections_to_events
-from voicecoach.session.ports import Recogniser, Speaker
-from voicecoach.session.recorder import SessionRecorder
+from voicecoach.voice.pcm import RATE, SAMPLE_WIDTH
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def run_simulated(engine: Engine, clock: FakeClock, dispatch: Dispatch, *,
                 for event in detections_to_events(recogniser.flush(), gate, clock.now()):
                     end = end or dispatch(engine.handle(event))
                 continue
-            chunk_t += len(chunk) / 2 / 16000
+            chunk_t += len(chunk) / SAMPLE_WIDTH / RATE
             # Deadlines inside this chunk fire at their own time, not at its end.
             while end is None and (due := engine.next_deadline()) is not None and due < chunk_t:
                 clock.set(max(clock.now(), due))

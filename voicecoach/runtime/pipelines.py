@@ -1,4 +1,5 @@
-"""Whole sessions wired to real adapters: audio files, or a microphone and a speaker.
+"""Whole sessions wired to real adapters: typed lines, audio files, or a microphone and a
+speaker.
 
 This is where the engine meets the devices. The engine and runner stay
 ignorant of PyAudio, pocketsphinx and pyttsx3; this module builds those
@@ -15,19 +16,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
 
 from voicecoach.protocol.program import Program
+from voicecoach.runtime.clock import MonotonicClock
+from voicecoach.runtime.hearing_link import HearingLink, OwnVoiceGate
+from voicecoach.runtime.ports import Speaker
+from voicecoach.runtime.recorder import SessionRecorder
+from voicecoach.runtime.runner import Dispatch, LiveRunner, run_simulated
 from voicecoach.session.actions import Action, End, Say
-from voicecoach.session.clock import FakeClock, MonotonicClock
+from voicecoach.session.clock import FakeClock
 from voicecoach.session.engine import Engine, EngineSettings
-from voicecoach.session.events import DeviceLost, Event, Key
-from voicecoach.session.hearing_link import HearingLink, OwnVoiceGate
-from voicecoach.session.ports import Speaker
-from voicecoach.session.recorder import SessionRecorder
-from voicecoach.session.runner import Dispatch, LiveRunner, run_simulated
+from voicecoach.session.events import DeviceLost, Event, InputEnded, Key
 
 if TYPE_CHECKING:
     from voicecoach.voice.audio_in import FileSource
@@ -67,6 +69,58 @@ def _drain(speaker: Speaker, limit_s: float = SPEECH_DRAIN_S) -> None:
     deadline = time.monotonic() + limit_s
     while not speaker.idle() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def run_text_session(program: Program, settings: EngineSettings, recorder: SessionRecorder,
+                     console: Console, stdin: IO[str], *, fast: bool) -> End:
+    """Typed input and printed prompts. With `fast`, each line of `stdin` answers the next
+    question on a simulated clock; a terminal is read as typed; any other input answers
+    each question as it is asked, in real time."""
+    from voicecoach.runtime.hold_display import HoldDisplay
+    from voicecoach.voice.keyboard import read_lines, typed_event
+    from voicecoach.voice.speaking import TextSpeaker
+
+    clock: FakeClock | MonotonicClock = FakeClock() if fast else MonotonicClock()
+    speaker = TextSpeaker(console)
+    display = HoldDisplay(console, clock)
+    dispatch = Dispatch(clock, speaker, recorder, on_action=display)
+    engine = Engine(program, clock, settings)
+    try:
+        if isinstance(clock, FakeClock):
+            lines: deque[Event] = deque(typed_event(line) for line in stdin)
+            return run_simulated(engine, clock, dispatch, lines=lines)
+        runner = LiveRunner(engine, clock, dispatch, on_wake=display.refresh)
+        if stdin.isatty():
+            read_lines(stdin, runner.post,
+                       on_eof=lambda: runner.post(DeviceLost("keyboard", "end of input")))
+        else:
+            _feed_scripted_lines(runner, engine, stdin)
+        with stop_on_interrupt(runner.post):
+            return runner.run()
+    finally:
+        display.close()
+        speaker.close()
+
+
+def _feed_scripted_lines(runner: LiveRunner, engine: Engine, stdin: IO[str]) -> None:
+    """Scripted input answers each question as it is asked; when it runs out, nothing more
+    can be answered (InputEnded)."""
+    import threading
+
+    from voicecoach.voice.keyboard import typed_event
+
+    def loop() -> None:
+        for line in stdin:
+            while engine.awaiting is None and not engine.done:
+                threading.Event().wait(0.05)
+            if engine.done:
+                return
+            runner.post(typed_event(line))
+            # Give the engine time to take the answer before the next line is judged.
+            threading.Event().wait(0.1)
+        runner.post(InputEnded())
+
+    threading.Thread(target=loop, name="scripted-input", daemon=True).start()
 
 
 def run_file_session(program: Program, settings: EngineSettings,

@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from voicecoach.runtime.ports import Detection, Playing, Recogniser, Speaker
 from voicecoach.session.clock import Clock
 from voicecoach.session.commands import NUMBER_WORDS, canonical
 from voicecoach.session.events import DeviceLost, Event, Heard
-from voicecoach.session.ports import Detection, Playing, Recogniser, Speaker
+from voicecoach.voice.pcm import RATE
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ def words_in(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-RATE = 16000
 WINDOW_S = 0.8
 """A detection is judged on the energy of the last this-many seconds (about one word)."""
 DOUBLE_TALK_DB = 10.0
