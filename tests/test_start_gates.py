@@ -243,6 +243,9 @@ def test_a_file_session_is_simulated_and_kept_out_of_plan_limits_and_reports(tmp
     result = invoke("start", "--audio-in", str(silence), "--fast", "--pain", "3",
                     "--no-checklist", "--db", db, "--events", str(events))
     assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Session ended early because a question went unanswered; logged. "
+        "See `voicecoach history`.")
     types = [json.loads(line)["type"] for line in events.read_text().splitlines()]
     assert "no_answer" in types and "awaiting_upright" in types and "input_ended" in types
     with Store.open(screened_db) as store:
@@ -256,3 +259,14 @@ def test_a_file_session_is_simulated_and_kept_out_of_plan_limits_and_reports(tmp
     # The day's one first session is still to come.
     typed = CHECKLIST_READY + "3\n" + "3\n" + "2\n"
     assert invoke("start", "--text", "--fast", "--db", db, input=typed).exit_code == 0
+
+
+def test_every_way_a_session_ends_is_said_in_words():
+    from voicecoach.cli.start import END_REASONS, end_summary
+
+    reasons = {"stop", "pain_rise", "no_answer", "symptom", "help", "dizzy", "device_lost"}
+    assert set(END_REASONS) == reasons
+    for reason in reasons:
+        line = end_summary(reason)
+        assert line.startswith("Session ended early because ") and "_" not in line, line
+    assert end_summary("completed").startswith("Session completed")

@@ -157,12 +157,31 @@ def _open_session(store: Store, program: Program, settings: EngineSettings,
     return SessionRecorder(store, session_id, events_path)
 
 
-def _finish(recorder: SessionRecorder, end: End, console: Console | None = None) -> int:
+END_REASONS: dict[str, str] = {
+    "stop": "you asked to stop",
+    "pain_rise": "your pain went up",
+    "no_answer": "a question went unanswered",
+    "symptom": "you named a warning sign",
+    "help": "you asked for help",
+    "dizzy": "you felt dizzy",
+    "device_lost": "a device stopped working",
+}
+"""Why a session ended early, in words, for the line printed at its end."""
+
+
+def end_summary(reason: str) -> str:
+    """The one line a session ends with."""
+    if reason == "completed":
+        return "Session completed; logged. See `voicecoach history`."
+    why = END_REASONS.get(reason, reason.replace("_", " "))
+    return f"Session ended early because {why}; logged. See `voicecoach history`."
+
+
+def _finish(recorder: SessionRecorder, end: End) -> int:
     recorder.end(end.reason)
     recorder.close()
-    if console is not None:
-        what = "completed" if end.reason == "completed" else f"ended early ({end.reason})"
-        console.print(f"Session {what}; logged. See `voicecoach history`.")
+    # Plain echo, never wrapped: one line a script can read, after every kind of session.
+    click.echo(end_summary(end.reason))
     return end.exit_code
 
 
@@ -173,7 +192,7 @@ def _run_text(program: Program, settings: EngineSettings, store: Store,
     console = Console(highlight=False)
     recorder = _open_session(store, program, settings, events_path, "text")
     end = run_text_session(program, settings, recorder, console, sys.stdin, fast=fast)
-    return _finish(recorder, end, console)
+    return _finish(recorder, end)
 
 
 def _run_from_audio_file(program: Program, settings: EngineSettings, store: Store,
@@ -214,4 +233,4 @@ def _run_voice(program: Program, settings: EngineSettings, store: Store,
         raise click.UsageError(f"{e} Use `voicecoach start --text` to run the session by typing.") \
             from None
     assert recorder is not None
-    return _finish(recorder, end, console)
+    return _finish(recorder, end)
