@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from voicecoach.cli import main
@@ -206,3 +207,10 @@ def test_a_whisper_model_that_does_not_load_is_one_line_exit_2_and_no_session(tm
     assert "recogniser could not start" in line and "Whisper model did not load" in line, line
     history = invoke("history", "--json", "--db", str(db))
     assert json.loads(history.output) == []
+
+
+@pytest.mark.parametrize(("given", "shown"), [("abc", "'abc'"), ("11", "11"), ("-1", "-1"),
+                                              ("2.5", "'2.5'")])
+def test_a_pain_rating_outside_0_to_10_says_the_range(given: str, shown: str):
+    line = _one_line_error(invoke("start", "--text", "--pain", given))
+    assert f"--pain': must be a whole number from 0 to 10, not {shown}" in line

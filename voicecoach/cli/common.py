@@ -88,3 +88,35 @@ def db_option(f: F) -> F:
 
 def json_option(f: F) -> F:
     return click.option("json_", "--json", is_flag=True, help="Output JSON.")(f)
+
+
+class WholeNumber(click.ParamType):
+    """A whole number in a range, whose error says the range: "--pain: must be a whole
+    number from 0 to 10, not 'abc'" rather than click's "'abc' is not a valid integer
+    range."."""
+
+    name = "integer"
+
+    def __init__(self, low: int | None = None, high: int | None = None) -> None:
+        self.low, self.high = low, high
+
+    def _range(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"from {self.low} to {self.high}"
+        if self.low is not None:
+            return f"of {self.low} or more"
+        return f"of {self.high} or less"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip()
+            if not text.lstrip("+-").isdigit():
+                self.fail(f"must be a whole number {self._range()}, not {value!r}", param, ctx)
+            number = int(text)
+        if (self.low is not None and number < self.low) or \
+                (self.high is not None and number > self.high):
+            self.fail(f"must be a whole number {self._range()}, not {number}", param, ctx)
+        return number

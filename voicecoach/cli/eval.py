@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.common import (
+    WholeNumber,
     hearing_errors,
     hearing_settings,
     json_option,
@@ -23,7 +24,7 @@ class ManifestProblem(click.ClickException):
 
 @click.command("eval")
 @click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--limit", type=click.IntRange(min=1), default=None,
+@click.option("--limit", type=WholeNumber(1), default=None,
               help="Use only the first N clips.")
 @click.option("--expect", type=click.Choice(["any", "number", "confirm"]), default="any",
               show_default=True, help="Listening mode for every clip.")

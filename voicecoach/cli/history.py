@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from voicecoach.cli.common import db_option, json_option
+from voicecoach.cli.common import WholeNumber, db_option, json_option
 from voicecoach.cli.database import resolve_db_path, using_store
 
 
@@ -94,7 +94,7 @@ def render(sessions: list[dict[str, Any]], console: Console) -> None:
 @click.command()
 @db_option
 @json_option
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=None,
+@click.option("-n", "--limit", type=WholeNumber(1), default=None,
               help="Show only the N most recent sessions.")
 def history(db_path: Path | None, json_: bool, limit: int | None) -> None:
     """Show past sessions: date, program, how they ended, time held, pain.

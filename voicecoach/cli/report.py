@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from voicecoach.cli.common import db_option
+from voicecoach.cli.common import WholeNumber, db_option
 from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.history import History, load_history
@@ -22,7 +22,7 @@ SUFFIXES = (".png", ".html", ".htm")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to FILE.png (chart) or FILE.html (a page with the chart"
                    " and tables, nothing else needed to open it). Default: a summary here.")
-@click.option("-w", "--weeks", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("-w", "--weeks", type=WholeNumber(1), default=None, metavar="N",
               help="Show only the last N weeks (default: everything).")
 def report(db_path: Path | None, out: Path | None, weeks: int | None) -> None:
     """Show progress: pain before and after each session, minutes inverted per

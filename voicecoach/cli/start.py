@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from voicecoach.cli.common import (
+    WholeNumber,
     db_option,
     hearing_errors,
     hearing_settings,
@@ -48,7 +49,7 @@ def _store(db_path: Path | None) -> Store:
 @click.command()
 @click.option("-p", "--program", "program_name", default=DEFAULT_PROGRAM, show_default=True,
               help="Built-in program name, a program in your config dir, or a TOML file.")
-@click.option("--pain", type=click.IntRange(0, 10), default=None,
+@click.option("--pain", type=WholeNumber(0, 10), default=None,
               help="Your pain now, 0-10, given up front (not asked again).")
 @click.option("--no-checklist", is_flag=True,
               help="Skip the spoken setup checklist and microphone check.")
@@ -65,7 +66,7 @@ def _store(db_path: Path | None) -> Store:
                    "or --text with scripted input).")
 @click.option("--mic", default=None, help="Microphone name (or part of it) or index.")
 @click.option("--voice", default=None, help="Speech voice (name or id); see `voicecoach doctor`.")
-@click.option("--rate", type=click.IntRange(80, 400), default=None,
+@click.option("--rate", type=WholeNumber(80, 400), default=None,
               help="Speaking rate in words per minute.")
 @click.option("--headphones", is_flag=True,
               help="The microphone cannot hear the speaker: never ignore words the coach says.")

@@ -14,7 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from voicecoach.cli.common import db_option, json_option
+from voicecoach.cli.common import WholeNumber, db_option, json_option
 from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.progress.tracking import (
     MAX_DOSES,
@@ -167,16 +167,16 @@ def _list(db_path: Path | None, json_: bool, limit: int | None) -> None:
 @click.option("--toe-touch", "toe_touch", metavar="DISTANCE", default=None,
               help="Gap from fingertips to toes bending forward with straight knees, with its"
                    " unit: 12in, 30cm (0cm = you touch them). Stored in cm.")
-@click.option("--stiffness", type=click.IntRange(0, MAX_STIFFNESS_MIN), metavar="MIN",
+@click.option("--stiffness", type=WholeNumber(0, MAX_STIFFNESS_MIN), metavar="MIN",
               default=None, help="Morning stiffness in minutes.")
-@click.option("--doses", type=click.IntRange(0, MAX_DOSES), metavar="N", default=None,
+@click.option("--doses", type=WholeNumber(0, MAX_DOSES), metavar="N", default=None,
               help="Pain medication doses taken that day.")
 @click.option("--night-pain/--no-night-pain", "night_pain", default=None,
               help="Whether pain woke you or kept you awake the night before.")
 @click.option("--note", metavar="TEXT", default=None, help="A free-text note for the day.")
 @click.option("--list", "list_", is_flag=True,
               help="Show the tracked days instead of recording (with --json: as JSON).")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=None,
+@click.option("-n", "--limit", type=WholeNumber(1), default=None,
               help="With --list: only the N most recent days.")
 def track(db_path: Path | None, json_: bool, day_text: str | None, toe_touch: str | None,
           stiffness: int | None, doses: int | None, night_pain: bool | None,
