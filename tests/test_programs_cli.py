@@ -105,3 +105,11 @@ def test_every_new_command_has_help():
         result = invoke(*args, "--help")
         assert result.exit_code == 0
         assert len(result.output.split("\n\n")) > 2, args
+
+
+def test_listing_programs_creates_no_folder(tmp_path: Path, monkeypatch):
+    home = tmp_path / "fresh-home"
+    monkeypatch.setenv("VOICECOACH_HOME", str(home))
+    result = invoke("programs", "list")
+    assert result.exit_code == 0 and "first-session" in result.output
+    assert not (home / "config").exists()

@@ -18,11 +18,14 @@ def data_dir() -> Path:
     return path
 
 
-def config_dir() -> Path:
+def config_dir(create: bool = True) -> Path:
+    """The config folder; made if missing unless `create` is False (a command that only
+    reads, such as `programs list`, leaves no folder behind)."""
     override = os.environ.get(HOME_ENV)
     path = Path(override) / "config" if override else Path(
         platformdirs.user_config_dir("voicecoach"))
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

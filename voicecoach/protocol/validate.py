@@ -261,7 +261,7 @@ def _timing(program: Program, src: str) -> Iterator[ProgramError]:
 
 def user_programs_dir() -> Path:
     """Where a user's own programs live: <config dir>/programs/NAME.toml."""
-    return config_dir() / "programs"
+    return config_dir(create=False) / "programs"
 
 
 def _looks_like_path(text: str) -> bool:
