@@ -33,8 +33,8 @@ def dizziness() -> None:
 def passed(db_path: Path | None) -> None:
     """Record that the dizziness after your last dizzy session passed within five minutes."""
     with using_store(db_path) as store:
-        history = summaries_from_rows(store.sessions())
-        if dizziness_hold(history, latest_clearance_on(store)) is None:
+        sessions = store.sessions()
+        if dizziness_hold(summaries_from_rows(sessions), latest_clearance_on(store)) is None:
             click.echo("Nothing to record: no session is waiting on dizziness.")
             return
         if not click.confirm(f"Did the dizziness pass within {DIZZY_DOCTOR_AFTER_MIN} minutes "
@@ -43,10 +43,11 @@ def passed(db_path: Path | None) -> None:
                 f"Dizziness that lasts more than {DIZZY_DOCTOR_AFTER_MIN} minutes needs a "
                 "doctor before the next session: record their clearance with "
                 "`voicecoach clearance --by NAME`.")
-        rows = [row for row in store.sessions() if row.get("dizzy") and not row["simulated"]]
-        row = rows[0]  # newest first
+        # The session the hold is about: the newest live one with dizziness.
+        row = next(s for s in sessions if s["dizzy"] and not s["simulated"])
         store.log_event(int(row["id"]), float(row["duration_s"] or 0.0), "dizziness",
                         {"passed": True, "said": f"voicecoach dizziness passed on {date.today()}"})
+        # Read back: log_event never raises, so this is how a failed write shows.
         if dizziness_hold(summaries_from_rows(store.sessions()), None) is not None:
             raise DatabaseProblem(f"could not record it in {store.path}; try again.")
     click.echo(f"Recorded: the dizziness after session {row['id']} passed. "

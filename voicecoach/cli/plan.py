@@ -53,16 +53,13 @@ def plan_command(db_path: Path | None, track: str | None, json_: bool) -> None:
         click.echo(json.dumps({**asdict(today_plan), "screening": screening_reason}, indent=2))
         return
     try:
-        title = f" ({load_builtin(today_plan.program).title})"
-    except ProgramError:
-        title = ""
-    click.echo(f"Today: {today_plan.program}{title}")
-    for reason in today_plan.reasons:
-        click.echo(f"  - {reason}")
-    try:
         program = load_builtin(today_plan.program)
     except ProgramError:
         program = None
+    title = f" ({program.title})" if program is not None else ""
+    click.echo(f"Today: {today_plan.program}{title}")
+    for reason in today_plan.reasons:
+        click.echo(f"  - {reason}")
     held = today_plan.held or (daily_problem(history, program, today) if program else None)
     if screening_reason:
         click.echo(f"Before any session: {screening_reason}")
