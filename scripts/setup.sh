@@ -11,6 +11,7 @@ SYSTEM_PACKAGES=(
   portaudio19-dev                          # PyAudio's audio I/O library
   pulseaudio pulseaudio-utils              # virtual speaker and microphone for tests
   libasound2-plugins alsa-utils            # ALSA's route to PulseAudio for PortAudio
+  libspeexdsp1                             # the echo canceller (the coach must not hear itself)
   sox                                      # audio checks in scripts
   pocketsphinx-testdata                    # real recorded speech for recogniser tests
 )

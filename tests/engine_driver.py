@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from voicecoach.protocol.program import Program
-from voicecoach.session.actions import Action, End, Log, Say
+from voicecoach.session.actions import Action, CutSpeech, End, Log, Say
 from voicecoach.session.clock import FakeClock
 from voicecoach.session.engine import Engine, EngineSettings
-from voicecoach.session.events import Event, Tick
+from voicecoach.session.events import Event, SpeechIdle, Tick
 
 
 @dataclass
@@ -32,22 +32,43 @@ class Run:
 
 
 def drive(program: Program, settings: EngineSettings, script: list[tuple[float, Event]] = (),
-          until: float = 24 * 3600) -> Run:
-    """Run the engine to its end; each scripted event is handled at exactly its time."""
+          until: float = 24 * 3600, prompt_s: float = 0.0) -> Run:
+    """Run the engine to its end; each scripted event is handled at exactly its time.
+
+    The speaker says each prompt in `prompt_s` seconds, one after another (0: at once), a
+    cut silences it, and SpeechIdle is sent the moment it has finished while a question
+    waits for it, as the runners do.
+    """
     clock = FakeClock()
     engine = Engine(program, clock, settings)
     run = Run(engine, clock)
-    run.actions += [(0.0, a) for a in engine.start()]
+    busy_until = 0.0
+
+    def take(actions: list[Action]) -> None:
+        nonlocal busy_until
+        for a in actions:
+            run.actions.append((clock.now(), a))
+            if isinstance(a, CutSpeech):
+                busy_until = clock.now()
+            elif isinstance(a, Say):
+                busy_until = max(busy_until, clock.now()) + prompt_s
+
+    take(engine.start())
     pending = sorted(script, key=lambda x: x[0])
     while not engine.done and clock.now() < until:
+        if engine.waiting_for_quiet and clock.now() >= busy_until:
+            take(engine.handle(SpeechIdle()))
+            continue
         deadline = engine.next_deadline()
+        if engine.waiting_for_quiet:
+            deadline = busy_until if deadline is None else min(deadline, busy_until)
         if pending and (deadline is None or pending[0][0] <= deadline):
             t, event = pending.pop(0)
             clock.set(max(t, clock.now()))
-            run.actions += [(clock.now(), a) for a in engine.handle(event)]
-            run.actions += [(clock.now(), a) for a in engine.handle(Tick())]
+            take(engine.handle(event))
+            take(engine.handle(Tick()))
             continue
         assert deadline is not None, f"engine stuck in {engine.phase}"
-        clock.set(deadline)
-        run.actions += [(clock.now(), a) for a in engine.handle(Tick())]
+        clock.set(max(deadline, clock.now()))
+        take(engine.handle(Tick()))
     return run

@@ -78,7 +78,9 @@ def test_pain_numbers_are_recognised_when_asked(recogniser: Recogniser) -> None:
     answers = _as_answers(recogniser, "number", set(NUMBER_WORDS))
     right = sum(best == label for label, best in answers)
     wrong = sum(best not in (label, NO_COMMAND) for label, best in answers)
-    assert right / len(answers) >= 0.85  # measured 0.94 (58 of 62; pocketsphinx: 44)
+    # An answer is taken only when the transcript names it (no answers from noise): the
+    # rest are asked again. Measured 0.82 (51 of 62) with that rule, 0.94 before it.
+    assert right / len(answers) >= 0.75
     # Every number heard below 0.9 is read back before it is logged; even so, a wrong
     # one costs the user a "no" while upside down: they stay rare.
     assert wrong / len(answers) <= 0.1  # measured 0.05 (3 of 62)
@@ -101,6 +103,17 @@ def test_speech_and_noise_without_a_command_are_mostly_rejected(
     assert len(accepted) / len(others) <= 0.06  # measured 0 of 54 (pocketsphinx: 4)
     false_stops = [p for p, _ in others if any(d.word == "stop" for d in heard[p])]
     assert len(false_stops) <= 2  # measured 0
+
+
+@pytest.mark.parametrize("mode", ["number", "confirm"])
+def test_no_answer_is_taken_from_noise_or_other_words(recogniser: Recogniser, mode: str) -> None:
+    """Room tone, taps and words that answer nothing, heard while a pain rating (or its
+    yes) is awaited: not one is taken for an answer. A rating is logged only from speech
+    that says it (before the rule, on 60 room-tone clips of the development set, 35 gave a
+    number and 36 a yes or a number; lab/eval_answers.py)."""
+    answers = _as_answers(recogniser, mode, {NO_COMMAND})
+    taken = [best for _, best in answers if best not in (NO_COMMAND, "stop")]
+    assert taken == []
 
 
 def _energy_end(samples: np.ndarray) -> float:

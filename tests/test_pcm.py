@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicecoach.voice.pcm import AudioFormatError, Resampler, read_wav, resample, write_wav
+from voicecoach.voice.pcm import (
+    AudioFormatError,
+    Resampler,
+    read_wav,
+    read_wav_samples,
+    resample,
+    write_wav,
+)
 
 
 def tone(freq: float, rate: int, seconds: float = 1.0, level: float = 10000) -> np.ndarray:
@@ -76,5 +83,60 @@ def test_write_then_read_is_lossless(tmp_path):
 def test_not_a_wav_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"this is not audio")
-    with pytest.raises(AudioFormatError, match="not a PCM WAV"):
+    with pytest.raises(AudioFormatError, match="not a WAV file"):
         read_wav(bad)
+
+
+def _riff(fmt: bytes, data: bytes) -> bytes:
+    body = b"WAVE" + b"fmt " + len(fmt).to_bytes(4, "little") + fmt
+    body += b"data" + len(data).to_bytes(4, "little") + data
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def _fmt(code: int, channels: int, rate: int, bits: int) -> bytes:
+    block = channels * bits // 8
+    return (code.to_bytes(2, "little") + channels.to_bytes(2, "little")
+            + rate.to_bytes(4, "little") + (rate * block).to_bytes(4, "little")
+            + block.to_bytes(2, "little") + bits.to_bytes(2, "little"))
+
+
+def test_float_wav_keeps_samples_past_full_scale(tmp_path):
+    """An impulse response's gain may exceed 1: a float file keeps it, at its own rate."""
+    samples = np.array([0.0, 2.5, -1.75, 0.125], dtype="<f4")
+    path = tmp_path / "ir.wav"
+    path.write_bytes(_riff(_fmt(3, 1, 48000, 32), samples.tobytes()))
+    got, rate = read_wav_samples(path)
+    assert rate == 48000
+    assert np.allclose(got, samples)
+
+
+def test_extensible_float_wav_is_read_as_float(tmp_path):
+    guid = (3).to_bytes(2, "little") + bytes(14)
+    fmt = _fmt(0xFFFE, 2, 16000, 32) + (22).to_bytes(2, "little") + (32).to_bytes(2, "little") \
+        + (3).to_bytes(4, "little") + guid
+    stereo = np.array([[0.5, 0.25], [1.5, 0.5]], dtype="<f4")
+    path = tmp_path / "ext.wav"
+    path.write_bytes(_riff(fmt, stereo.tobytes()))
+    got, rate = read_wav_samples(path)
+    assert rate == 16000
+    assert np.allclose(got, [0.375, 1.0])
+
+
+@pytest.mark.parametrize("fmt,match", [
+    (_fmt(1, 1, 0, 16), "holds no audio"),
+    (_fmt(1, 0, 16000, 16), "holds no audio"),
+    (_fmt(1, 1, 16000, 12), "12-bit PCM samples are not supported"),
+    (_fmt(85, 1, 16000, 16), "format 85"),
+])
+def test_a_wav_no_one_can_play_is_one_clear_error(tmp_path, fmt, match):
+    path = tmp_path / "odd.wav"
+    path.write_bytes(_riff(fmt, bytes(64)))
+    with pytest.raises(AudioFormatError, match=match):
+        read_wav(path)
+
+
+def test_float_wav_with_nan_is_refused(tmp_path):
+    path = tmp_path / "nan.wav"
+    path.write_bytes(_riff(_fmt(3, 1, 16000, 32), np.array([0.0, np.nan], "<f4").tobytes()))
+    with pytest.raises(AudioFormatError, match="NaN"):
+        read_wav(path)

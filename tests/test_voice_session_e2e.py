@@ -90,16 +90,18 @@ def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
             fresh_pulse.play_into_mic(_clip(STOP_CLIP)).wait(timeout=10)
             started = _wait_for(events, lambda e: e["type"] == "return_started", 10, proc)
             assert started["reason"] == "stop"
-            _wait_for(events, lambda e: e["type"] == "prompt" and e["id"] == "post_pain_ask",
-                      80, proc)
-            time.sleep(4.5)  # let the question finish: the answer comes after it
+            # The answer window opens when the question has finished playing.
+            _wait_for(events, lambda e: e["type"] == "answer_window"
+                      and e["question"] == "post_pain_ask", 90, proc)
             fresh_pulse.play_into_mic(_clip(TWO_CLIP)).wait(timeout=10)
             # A number heard with less than full confidence is read back for a "yes" before it
             # is logged; answer that the way the user would.
             answered = _wait_for(events, lambda e: e["type"] == "pain" and e["phase"] == "after"
                                  or e["type"] == "prompt" and e["id"] == "confirm", 15, proc)
             if answered["type"] == "prompt":
-                time.sleep(7.0)  # "I heard two. Say yes, or give the number again." (rendered now)
+                # "I heard two. Say yes, or give the number again.": its own window.
+                _wait_for(events, lambda e: e["type"] == "answer_window"
+                          and e["t"] > answered["t"], 20, proc)
                 fresh_pulse.play_into_mic(_clip(YES_CLIP)).wait(timeout=10)
             assert proc.wait(timeout=60) == 1  # ended early for safety: the user said stop
         finally:

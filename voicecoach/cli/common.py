@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from voicecoach.runtime.pipelines import RoomEcho
     from voicecoach.voice.audio_in import FileSource
     from voicecoach.voice.hearing import HearingSettings
 
@@ -34,6 +35,20 @@ def open_audio_in(path: Path, *, realtime: bool = False) -> FileSource:
         return FileSource(path, realtime=realtime)
     except (AudioFormatError, OSError) as exc:
         raise AudioInProblem(f"cannot read {path}: {exc}") from exc
+
+
+def open_echo_ir(path: Path, delay_ms: int, *, cancel: bool = True) -> RoomEcho:
+    """`--echo-ir IR.wav`, read and checked before anything starts."""
+    from voicecoach.runtime.pipelines import RoomEcho
+    from voicecoach.voice.echo import load_impulse_response
+    from voicecoach.voice.pcm import AudioFormatError
+
+    if not path.is_file():
+        raise AudioInProblem(f"cannot read {path}: no such file")
+    try:
+        return RoomEcho(load_impulse_response(path), delay_ms, cancel)
+    except AudioFormatError as exc:
+        raise AudioInProblem(f"cannot use {path} as an impulse response: {exc}") from exc
 
 
 class HearingProblem(click.ClickException):

@@ -17,6 +17,7 @@ from voicecoach.cli.common import (
     hearing_errors,
     hearing_settings,
     open_audio_in,
+    open_echo_ir,
     whisper_model_option,
 )
 from voicecoach.paths import default_db_path
@@ -28,6 +29,7 @@ from voicecoach.session.engine import EngineSettings
 from voicecoach.store import Store, StoreError
 
 if TYPE_CHECKING:
+    from voicecoach.runtime.pipelines import RoomEcho
     from voicecoach.voice.audio_in import FileSource
     from voicecoach.voice.hearing import HearingSettings
 
@@ -61,6 +63,17 @@ def _store(db_path: Path | None) -> Store:
               help="Write everything spoken to this WAV file, on the session timeline.")
 @click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one JSON object a line for every event to this file.")
+@click.option("--echo-ir", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --audio-in: a mono WAV impulse response from the coach's speaker to "
+                   "its microphone, gain included (16-bit PCM or float, any rate). The "
+                   "session hears IN.wav plus its own output through it, with the echo "
+                   "canceller on, as in a room.")
+@click.option("--echo-delay-ms", type=WholeNumber(0, 2000), default=0, show_default=True,
+              help="With --echo-ir: how late the speaker's sound reaches the microphone.")
+@click.option("--no-echo-cancel", is_flag=True,
+              help="Do not run voicecoach's echo canceller on the microphone (when the "
+                   "sound system cancels echo already, as PulseAudio's module-echo-cancel "
+                   "does); its gate on the coach's own words stays on.")
 @click.option("--fast", is_flag=True,
               help="Run on a simulated clock, as fast as the machine can (with --audio-in, "
                    "or --text with scripted input).")
@@ -73,8 +86,10 @@ def _store(db_path: Path | None) -> Store:
 @whisper_model_option
 @db_option
 def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bool,
-          audio_in: Path | None, audio_out: Path | None, events_path: Path | None, fast: bool,
-          mic: str | None, voice: str | None, rate: int | None, headphones: bool,
+          audio_in: Path | None, audio_out: Path | None, events_path: Path | None,
+          echo_ir: Path | None, echo_delay_ms: int, no_echo_cancel: bool, fast: bool,
+          mic: str | None,
+          voice: str | None, rate: int | None, headphones: bool,
           whisper_model: Path | None, db_path: Path | None) -> None:
     """Run a guided inversion session.
 
@@ -89,11 +104,16 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
       voicecoach start --text --pain 3       # typed, no microphone needed
       voicecoach start --program weeks-1-2 --no-checklist
       voicecoach start --audio-in in.wav --audio-out out.wav --events ev.jsonl --fast
+      voicecoach start --audio-in in.wav --echo-ir room.wav --echo-delay-ms 40 --fast
 
     Exit codes: 0 completed, 1 ended early for safety (still logged), 2 bad input.
     """
     if text_mode and audio_in:
         raise click.UsageError("--text and --audio-in cannot be used together.")
+    if echo_ir is not None and audio_in is None:
+        raise click.UsageError("--echo-ir needs --audio-in: a live microphone has a real room.")
+    if echo_delay_ms and echo_ir is None:
+        raise click.UsageError("--echo-delay-ms needs --echo-ir.")
     if (audio_out or fast) and not (audio_in or text_mode):
         raise click.UsageError("--audio-out and --fast need --audio-in (or --text for --fast).")
     if audio_out and text_mode:
@@ -101,6 +121,8 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     program = _program(program_name)
     hearing = hearing_settings(whisper_model)
     source = open_audio_in(audio_in, realtime=not fast) if audio_in is not None else None
+    room = (open_echo_ir(echo_ir, echo_delay_ms, cancel=not no_echo_cancel)
+            if echo_ir is not None else None)
     # Both files are written as the session goes or as it ends: fail now, not after it.
     for what, path in (("events file", events_path), ("audio-out file", audio_out)):
         if path is not None:
@@ -118,13 +140,13 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
         if source is not None:
             with hearing_errors():
                 code = _run_from_audio_file(program, settings, store, source, audio_out,
-                                            events_path, fast, voice, rate, hearing)
+                                            events_path, fast, voice, rate, hearing, room)
         elif text_mode:
             code = _run_text(program, settings, store, events_path, fast)
         else:
             with hearing_errors():
                 code = _run_voice(program, settings, store, events_path, mic, voice, rate,
-                                  headphones, hearing)
+                                  headphones, hearing, cancel=not no_echo_cancel)
     finally:
         store.close()
     sys.exit(code)
@@ -199,7 +221,8 @@ def _run_text(program: Program, settings: EngineSettings, store: Store,
 def _run_from_audio_file(program: Program, settings: EngineSettings, store: Store,
                          source: FileSource, audio_out: Path | None,
                          events_path: Path | None, fast: bool, voice: str | None,
-                         rate: int | None, hearing: HearingSettings) -> int:
+                         rate: int | None, hearing: HearingSettings,
+                         room: RoomEcho | None) -> int:
     from voicecoach.runtime.pipelines import run_file_session
 
     opened: list[SessionRecorder] = []
@@ -209,13 +232,14 @@ def _run_from_audio_file(program: Program, settings: EngineSettings, store: Stor
         return opened[0]
 
     end = run_file_session(program, settings, open_recorder, source, audio_out, fast=fast,
-                           voice=voice, rate=rate, hearing=hearing)
+                           voice=voice, rate=rate, hearing=hearing, room=room)
     return _finish(opened[0], end)
 
 
 def _run_voice(program: Program, settings: EngineSettings, store: Store,
                events_path: Path | None, mic: str | None, voice: str | None,
-               rate: int | None, headphones: bool, hearing: HearingSettings) -> int:
+               rate: int | None, headphones: bool, hearing: HearingSettings, *,
+               cancel: bool) -> int:
     from voicecoach.runtime.pipelines import NoAudioDevice, run_voice_session
 
     console = Console(highlight=False)
@@ -229,7 +253,7 @@ def _run_voice(program: Program, settings: EngineSettings, store: Store,
 
         end = run_voice_session(program, settings, open_recorder, console, mic=mic,
                                 voice=voice, rate=rate, headphones=headphones,
-                                hearing=hearing)
+                                hearing=hearing, echo_cancel=cancel)
     except NoAudioDevice as e:
         raise click.UsageError(f"{e} Use `voicecoach start --text` to run the session by typing.") \
             from None

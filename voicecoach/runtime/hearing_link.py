@@ -1,10 +1,13 @@
-"""From recogniser detections to engine events, without the coach hearing itself.
+"""From microphone chunks to engine events, without the coach hearing itself.
 
 When the microphone can hear the speaker, the coach's own prompts reach the
-recogniser ("say stop", "from zero to ten"). The link knows the exact text
-being played, so it drops a detection of a word that the coach is saying right
-now or said within a short tail. With headphones or file input nothing is
-gated: there is no echo, and gating could only hide a real "stop".
+recogniser ("say stop", "from zero to ten"). Two defences, in order: an echo
+canceller takes the exact samples being played out of the microphone's audio
+before the recogniser hears it (`EchoHandling`), and the gate (`OwnVoiceGate`)
+drops a detection of a word that the coach is saying right now, or one the
+microphone heard no louder than the echo left over. With headphones, or files
+and no --echo-ir, neither runs: there is no echo, and gating could only hide a
+real "stop".
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from voicecoach.runtime.ports import Detection, Playing, Recogniser, Speaker
 from voicecoach.session.clock import Clock
-from voicecoach.session.commands import NUMBER_WORDS, canonical
+from voicecoach.session.commands import NUMBER_WORDS, SAFETY_WORDS, canonical
 from voicecoach.session.events import DeviceLost, Event, Heard
 from voicecoach.voice.pcm import RATE
 
@@ -56,28 +61,55 @@ MIN_GAIN_SAMPLES = 20
 detection during playback is taken for echo."""
 
 
+CANCELLED_DOUBLE_TALK_DB = 6.0
+"""After the echo canceller, the margin over the echo it left: the canceller takes 20-40 dB
+off once it has learnt the room, so the user is far over what is left."""
+CANCELLED_GAIN_CHUNKS = 150
+"""After the canceller, the echo left is learnt over the last 4.5 s only: it falls by tens
+of dB as the canceller converges, and an average over longer kept it too high (the user's
+"stop" at 6 dB under the echo then passed for echo, measured by scripts/bench_room.py)."""
+
+
 class OwnVoiceGate:
     """Tells the user's words from the coach's own, heard back through the room.
 
-    Two checks, cheapest first: a detected word that the coach is saying right now
-    (or said within a short tail) is its own; any other detection during playback
-    counts only if the microphone heard clearly more energy than the echo of the
-    exact samples being played would make (double talk). The echo gain (microphone
-    level over playback level) and the room noise are learnt as the session runs.
+    Without an echo canceller, two checks, cheapest first: a detected word that the
+    coach is saying right now (or said within a short tail) is its own; any other
+    detection during playback counts only if the microphone heard clearly more energy
+    than the echo of the exact samples being played would make (double talk).
+
+    With one (`cancelled`: the chunks it observes are the canceller's output), the echo
+    is mostly gone: a safety word the coach is not saying is the user's, and any other
+    detection during playback counts when the canceller took clearly less off the
+    microphone than it does of echo alone (double talk). A real "stop" over the coach's
+    own "stop" is heard by that test, never thrown away for the prompt's text alone.
+
+    The echo gain (microphone level over playback level) and the room noise are learnt
+    as the session runs.
     """
 
-    def __init__(self, speaker: Speaker, tail_s: float = ECHO_TAIL_S) -> None:
+    def __init__(self, speaker: Speaker, tail_s: float = ECHO_TAIL_S, *,
+                 cancelled: bool = False) -> None:
         self._speaker = speaker
         self._tail_s = tail_s
+        self._cancelled = cancelled
+        self._margin_db = CANCELLED_DOUBLE_TALK_DB if cancelled else DOUBLE_TALK_DB
         self._recent: list[Playing] = []
         self._frames: deque[tuple[float, float, float]] = deque()
         """(time, microphone energy, playback energy) per chunk over the last WINDOW_S."""
-        self._echo_pairs: deque[tuple[float, float]] = deque(maxlen=400)
+        self._echo_pairs: deque[tuple[float, float]] = deque(
+            maxlen=CANCELLED_GAIN_CHUNKS if cancelled else 400)
         """(microphone energy, playback energy) of recent chunks of loud playback."""
         self._noise: deque[float] = deque(maxlen=400)
+        self._cancel_frames: deque[tuple[float, float, float, float]] = deque()
+        """(time, energy after the canceller, before it, playback) over the last WINDOW_S."""
+        self._left_over: deque[float] = deque(maxlen=CANCELLED_GAIN_CHUNKS)
+        """Share of the microphone's energy the canceller left, in recent loud playback."""
 
-    def observe(self, now: float, chunk: bytes | None = None) -> None:
-        """Called for every chunk of microphone audio, `now` being the chunk's end."""
+    def observe(self, now: float, chunk: bytes | None = None,
+                before: bytes | None = None) -> None:
+        """Called for every chunk of microphone audio, `now` being the chunk's end;
+        `before`: the same chunk before the echo canceller (when one runs)."""
         playing = self._speaker.now_playing()
         if playing is not None and (not self._recent or self._recent[-1] != playing):
             last = self._recent[-1] if self._recent else None
@@ -99,6 +131,14 @@ class OwnVoiceGate:
         self._frames.append((now, mic_energy, ref_energy))
         while self._frames and self._frames[0][0] < now - WINDOW_S:
             self._frames.popleft()
+        if before is not None:
+            raw = np.frombuffer(before, dtype="<i2").astype(np.float64)
+            raw_energy = float(np.mean(raw * raw)) if len(raw) else 0.0
+            self._cancel_frames.append((now, mic_energy, raw_energy, ref_energy))
+            while self._cancel_frames and self._cancel_frames[0][0] < now - WINDOW_S:
+                self._cancel_frames.popleft()
+            if ref_energy > 1e4 and raw_energy > 0:
+                self._left_over.append(mic_energy / raw_energy)
         if ref_energy > 1e4:  # loud playback (RMS > 100): learn how loud its echo is
             self._echo_pairs.append((mic_energy, ref_energy))
         elif ref_energy == 0.0 and not self._playing_within(now, self._tail_s):
@@ -122,11 +162,20 @@ class OwnVoiceGate:
     def is_own_voice(self, word: str, now: float) -> bool:
         if not self._playing_within(now, self._tail_s + WINDOW_S):
             return False
-        if any(p.started_at <= now <= p.ends_at + self._tail_s and word in words_in(p.text)
-               for p in self._recent):
+        in_prompt = any(p.started_at <= now <= p.ends_at + self._tail_s
+                        and word in words_in(p.text) for p in self._recent)
+        if self._cancelled:
+            return self._left_by_canceller(word, now, in_prompt)
+        if in_prompt:
             return True
+        louder = self._louder_than_echo(word, now)
+        return louder is not True
+
+    def _louder_than_echo(self, word: str, now: float) -> bool | None:
+        """Did the microphone hear clearly more than the echo of what was played would
+        make (double talk)? None while the echo's level is not learnt yet."""
         if len(self._echo_pairs) < MIN_GAIN_SAMPLES or not self._frames:
-            return True
+            return None
         # A ratio of sums, not the median of ratios: the check compares mean energies, and
         # speech energy is so skewed that the median ratio put the echo 4-9 dB too low
         # (measured on the loopback), leaving half the margin below. Each chunk's share
@@ -138,12 +187,46 @@ class OwnVoiceGate:
         noise = float(np.median(self._noise)) if self._noise else 0.0
         mic = float(np.mean([f[1] for f in self._frames]))
         echo = float(np.mean([gain * f[2] for f in self._frames])) + noise
-        own = mic < echo * 10 ** (DOUBLE_TALK_DB / 10)
+        louder = mic >= echo * 10 ** (self._margin_db / 10)
         logger.debug("double-talk check for %r at %.2f s during %s: microphone %.1f dB, "
                      "echo %.1f dB: %s", word, now,
                      ", ".join(f"{p.prompt_id} ({p.started_at:.2f}-{p.ends_at:.2f} s)"
                                for p in self._recent),
-                     10 * np.log10(mic + 1), 10 * np.log10(echo + 1), "echo" if own else "user")
+                     10 * np.log10(mic + 1), 10 * np.log10(echo + 1),
+                     "user" if louder else "echo")
+        return louder
+
+    def _left_by_canceller(self, word: str, now: float, in_prompt: bool) -> bool:
+        """Own voice, after the canceller?
+
+        A safety word ("stop", "help", "dizzy", ...) that the coach is not saying is the
+        user's: the canceller took the echo down by 20-40 dB, and a missed "stop" is the
+        worst bug there is, a false one only brings the user up. Any other word heard
+        during playback, and a safety word the coach is saying right now, must show
+        double talk, in either of two ways: the microphone clearly louder than the echo
+        the canceller leaves (which is all of it where the microphone does not hear the
+        speaker at all), or the canceller taking far less off than it does of the echo
+        alone (the user's voice is no echo, so it stays), judged on the share of the
+        microphone's energy left over the last word's length against its median share in
+        recent playback.
+        """
+        if word in SAFETY_WORDS and not in_prompt:
+            return False
+        louder = self._louder_than_echo(word, now)
+        if louder:
+            return False
+        loud = [(after, before) for _, after, before, ref in self._cancel_frames if ref > 1e4]
+        if not loud:
+            return in_prompt  # only the echo's tail: the prompt's own words are the coach's
+        if len(self._left_over) < MIN_GAIN_SAMPLES:
+            return True  # the canceller has not learnt the room yet: trust nothing
+        typical = float(np.median(self._left_over))
+        share = sum(a for a, _ in loud) / max(sum(b for _, b in loud), 1e-9)
+        own = share < typical * 10 ** (self._margin_db / 10)
+        logger.debug("double-talk check for %r at %.2f s after the canceller: %.1f dB of the "
+                     "microphone left, %.1f dB in recent playback: %s", word, now,
+                     10 * np.log10(share + 1e-12), 10 * np.log10(typical + 1e-12),
+                     "echo" if own else "user")
         return own
 
 
@@ -157,6 +240,42 @@ def detections_to_events(detections: Sequence[Detection], gate: OwnVoiceGate | N
     return events
 
 
+class Canceller(Protocol):
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray: ...
+
+
+class Room(Protocol):
+    def add(self, chunk: bytes) -> bytes: ...
+
+
+@dataclass
+class EchoHandling:
+    """What the microphone's audio goes through before the recogniser when it can hear
+    the speaker.
+
+    reference(start, end): what the speaker played over those samples of the session
+    clock (exact for a file session, from the device speaker's timing on a live one).
+    room: a file session's simulated echo path (--echo-ir), which adds the coach's own
+    output to IN.wav before anything else, as the air between them would.
+    """
+
+    reference: Callable[[int, int], np.ndarray]
+    canceller: Canceller | None = None
+    room: Room | None = None
+
+    def clean(self, chunk: bytes, now: float) -> tuple[bytes | None, bytes]:
+        """The chunk that ended at `now` (session clock), echo added (room) and taken out
+        (canceller): (before the canceller, or None when none runs; after it)."""
+        if self.room is not None:
+            chunk = self.room.add(chunk)
+        if self.canceller is None:
+            return None, chunk
+        mic = np.frombuffer(chunk, dtype="<i2")
+        end = round(now * RATE)
+        reference = self.reference(end - len(mic), end)
+        return chunk, np.asarray(self.canceller.process(mic, reference), dtype="<i2").tobytes()
+
+
 class HearingLink:
     """Microphone chunks in, engine events out: what the live loop does with each 30 ms.
 
@@ -164,9 +283,10 @@ class HearingLink:
     """
 
     def __init__(self, recogniser: Recogniser, gate: OwnVoiceGate | None, clock: Clock,
-                 post: Callable[[Event], None]) -> None:
+                 post: Callable[[Event], None], echo: EchoHandling | None = None) -> None:
         self.recogniser = recogniser
         self.gate = gate
+        self.echo = echo
         self.clock = clock
         self.post = post
         self.detections: list[Detection] = []
@@ -198,8 +318,16 @@ class HearingLink:
 
     def on_chunk(self, chunk: bytes) -> None:
         now = self._audio_time(len(chunk) // 2)
+        before: bytes | None = None
+        if self.echo is not None:
+            try:
+                before, chunk = self.echo.clean(chunk, now)
+            except Exception:
+                # Hearing goes on without the canceller rather than not at all.
+                logger.exception("echo handling failed; listening without it")
+                self.echo = None
         if self.gate is not None:
-            self.gate.observe(now, chunk)
+            self.gate.observe(now, chunk, before)
         if self.failed:
             return
         try:
@@ -211,4 +339,19 @@ class HearingLink:
             return
         self.detections.extend(detections)
         for event in detections_to_events(detections, self.gate, now):
+            self.post(event)
+
+    def flush(self) -> None:
+        """The input has ended: whatever the recogniser still holds is judged now."""
+        if self.failed:
+            return
+        try:
+            detections = self.recogniser.flush()
+        except Exception as e:
+            logger.exception("recogniser failed")
+            self.failed = True
+            self.post(DeviceLost("recogniser", str(e)))
+            return
+        self.detections.extend(detections)
+        for event in detections_to_events(detections, self.gate, self.clock.now()):
             self.post(event)

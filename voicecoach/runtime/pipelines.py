@@ -14,7 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from rich.console import Console
 
 from voicecoach.protocol.program import Program
 from voicecoach.runtime.clock import MonotonicClock
-from voicecoach.runtime.hearing_link import HearingLink, OwnVoiceGate
+from voicecoach.runtime.hearing_link import EchoHandling, HearingLink, OwnVoiceGate
 from voicecoach.runtime.ports import Speaker
 from voicecoach.runtime.recorder import SessionRecorder
 from voicecoach.runtime.runner import Dispatch, LiveRunner, run_simulated
@@ -32,8 +32,12 @@ from voicecoach.session.engine import Engine, EngineSettings
 from voicecoach.session.events import DeviceLost, Event, InputEnded, Key
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from voicecoach.voice.audio_in import FileSource
+    from voicecoach.voice.echo import EchoCanceller
     from voicecoach.voice.hearing import HearingSettings
+    from voicecoach.voice.speaking import TimelineSpeaker
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,19 @@ SPEECH_DRAIN_S = 20.0
 
 class NoAudioDevice(RuntimeError):
     """No usable microphone or speaker: the text mode is the way to go."""
+
+
+@dataclass(frozen=True)
+class RoomEcho:
+    """`--echo-ir` and `--echo-delay-ms`: the file session's speaker heard by its microphone.
+
+    cancel: run the echo canceller, as a live microphone does (off only to measure what
+    it is worth, in scripts/bench_room.py).
+    """
+
+    ir: np.ndarray
+    delay_ms: int = 0
+    cancel: bool = True
 
 
 def _voice_settings(voice: str | None, rate: int | None):  # -> VoiceSettings
@@ -126,18 +143,23 @@ def _feed_scripted_lines(runner: LiveRunner, engine: Engine, stdin: IO[str]) -> 
 def run_file_session(program: Program, settings: EngineSettings,
                      open_recorder: Callable[[], SessionRecorder], source: FileSource,
                      audio_out: Path | None, *, fast: bool, voice: str | None = None,
-                     rate: int | None = None, hearing: HearingSettings | None = None) -> End:
+                     rate: int | None = None, hearing: HearingSettings | None = None,
+                     room: RoomEcho | None = None) -> End:
     """The file-driven contract: IN.wav (`source`, paced in real time unless `fast`) is
     the microphone, OUT.wav the speaker.
 
-    Nothing is gated as the coach's own voice: the two files cannot hear each other.
+    Without `room` the two files cannot hear each other, so nothing is treated as the
+    coach's own voice. With it, the session hears IN.wav plus its own output through
+    the room, with a live microphone's echo handling on (canceller and gate).
     The session is opened (`open_recorder`) once the recogniser is up: one that cannot
     start leaves nothing behind in the history.
     """
+    from voicecoach.voice.echo import EchoCanceller
     from voicecoach.voice.hearing import Recogniser
 
     recogniser = Recogniser(hearing)
     try:
+        canceller = EchoCanceller() if room is not None and room.cancel else None
         recorder = open_recorder()
     except BaseException:
         recogniser.close()
@@ -149,11 +171,14 @@ def run_file_session(program: Program, settings: EngineSettings,
     engine = Engine(program, clock, settings)
     dispatch = Dispatch(clock, speaker, recorder)
     try:
+        gate, echo = ((None, None) if room is None
+                      else _room_echo(speaker, room, canceller))
         if isinstance(clock, FakeClock):
-            return run_simulated(engine, clock, dispatch, audio=iter(source),
-                                 recogniser=recogniser, inbox=failures)
+            link = HearingLink(recogniser, gate, clock, lambda event: None, echo)
+            return run_simulated(engine, clock, dispatch, audio=iter(source), link=link,
+                                 inbox=failures, quiet_at=speaker.quiet_at)
         runner = LiveRunner(engine, clock, dispatch, recogniser)
-        link = HearingLink(recogniser, None, clock, runner.post)
+        link = HearingLink(recogniser, gate, clock, runner.post, echo)
 
         def on_chunk(chunk: bytes) -> None:
             link.on_chunk(chunk)
@@ -169,8 +194,18 @@ def run_file_session(program: Program, settings: EngineSettings,
         recogniser.close()
 
 
+def _room_echo(speaker: TimelineSpeaker, room: RoomEcho, canceller: EchoCanceller | None
+               ) -> tuple[OwnVoiceGate, EchoHandling]:
+    from voicecoach.voice.echo import EchoRoom
+
+    return OwnVoiceGate(speaker, cancelled=canceller is not None), EchoHandling(
+        reference=speaker.played, canceller=canceller,
+        room=EchoRoom(room.ir, room.delay_ms, speaker.played))
+
+
 def _timeline_speaker(clock: FakeClock | MonotonicClock, audio_out: Path | None,
-                      voice: str | None, rate: int | None, failures: deque[Event]) -> Speaker:
+                      voice: str | None, rate: int | None,
+                      failures: deque[Event]) -> TimelineSpeaker:
     from voicecoach.voice.speaking import TimelineSpeaker
 
     return TimelineSpeaker(clock, audio_out, voice=_voice_settings(voice, rate),
@@ -182,8 +217,11 @@ def run_voice_session(program: Program, settings: EngineSettings,
                       open_recorder: Callable[[], SessionRecorder], console: Console, *,
                       mic: str | int | None = None, speaker_device: str | int | None = None,
                       voice: str | None = None, rate: int | None = None,
-                      headphones: bool = False, hearing: HearingSettings | None = None) -> End:
-    """A live session: microphone, speaker and keyboard, all at once."""
+                      headphones: bool = False, hearing: HearingSettings | None = None,
+                      echo_cancel: bool = True) -> End:
+    """A live session: microphone, speaker and keyboard, all at once. Unless `headphones`,
+    the microphone hears the speaker: its echo is cancelled (unless not `echo_cancel`)
+    and the coach's own words are gated."""
     from voicecoach.voice.audio_in import MicrophoneSource, MicrophoneUnavailable
     from voicecoach.voice.devices import AudioUnavailable, DeviceNotFound
     from voicecoach.voice.hearing import Recogniser
@@ -210,8 +248,8 @@ def run_voice_session(program: Program, settings: EngineSettings,
         except (DeviceNotFound, AudioUnavailable, SpeakerUnavailable) as e:
             raise NoAudioDevice(f"{e}.") from None
         stack.callback(speaker.close)
-        gate = None if headphones else OwnVoiceGate(speaker)
-        link = HearingLink(recogniser, gate, clock, post)
+        gate, echo = (None, None) if headphones else _live_echo(speaker, echo_cancel)
+        link = HearingLink(recogniser, gate, clock, post, echo)
 
         try:
             source = MicrophoneSource(mic, on_chunk=link.on_chunk,
@@ -238,6 +276,17 @@ def run_voice_session(program: Program, settings: EngineSettings,
             end = runner.run()
         _drain(speaker)
         return end
+
+
+def _live_echo(speaker: Speaker, cancel: bool) -> tuple[OwnVoiceGate, EchoHandling | None]:
+    """The microphone hears the speaker: cancel what it played, then gate what is left."""
+    from voicecoach.voice.echo import EchoCanceller
+    from voicecoach.voice.echo.playback_log import PlaybackLog
+
+    if not cancel:
+        return OwnVoiceGate(speaker), None
+    return OwnVoiceGate(speaker, cancelled=True), EchoHandling(
+        reference=PlaybackLog(speaker).reference, canceller=EchoCanceller())
 
 
 def _echo_prompts(console: Console) -> Callable[[Action], None]:

@@ -29,6 +29,7 @@ from voicecoach.session.events import (
     Heard,
     InputEnded,
     Key,
+    SpeechIdle,
     Tick,
     Unrecognised,
 )
@@ -36,6 +37,9 @@ from voicecoach.session.events import (
 CHECKLIST = ("check_height", "check_table", "check_ankles", "check_release", "check_socks",
              "check_phone", "check_spotter", "check_stop")
 
+MAX_QUESTION_PLAY_S = 15.0
+"""A question's answer window opens at the latest this long after it was said, should the
+speaker never report that it has finished (seconds)."""
 STUCK_REPEAT_S = 20.0
 """While the user may be stuck or not answering, the guidance is said again this often
 (seconds), with the alert sounding, until they say "upright" or a key is pressed."""
@@ -93,6 +97,10 @@ class _Question:
     """A number waiting for the user's yes."""
     pending_transcript: str = ""
     pending_confidence: float = 0.0
+    open: bool = False
+    """The answer window: open once the question has finished playing. Before that a
+    spoken answer is not taken (the coach is still talking, and its echo is no answer);
+    keys are, and the safety words always are."""
     generation: int = 0
     """Bumped whenever the answer deadline is re-armed, so stale timers do nothing."""
 
@@ -129,6 +137,8 @@ class Engine:
         self._awaiting_upright = False
         """The return's timings are over, but release waits for the upright confirmation."""
         self._inputs_ended = False
+        self._deferred: list[tuple[Phase, str, str]] = []
+        """Instructions that fell due while a question was open: (phase, id, text)."""
 
     # ---- public interface -------------------------------------------------
 
@@ -144,11 +154,19 @@ class Engine:
         q = self._question
         if q is None:
             return None
+        if not q.open:
+            return None
         if q.kind == "ready":
             return "ready"
         if q.kind == "passed":
             return "confirm"
         return "confirm" if q.pending is not None else "number"
+
+    @property
+    def waiting_for_quiet(self) -> bool:
+        """A question has been asked and its answer window opens when the speaker is idle:
+        the runner sends SpeechIdle then."""
+        return self._question is not None and not self._question.open
 
     def next_deadline(self) -> float | None:
         """Clock time of the next scheduled thing, so a runner can tick exactly then."""
@@ -182,6 +200,9 @@ class Engine:
             self._on_device_lost(event)
         elif isinstance(event, InputEnded):
             self._on_inputs_ended()
+        elif isinstance(event, SpeechIdle) and self.waiting_for_quiet:
+            self._open_window()
+        self._say_deferred()
         return self._flush()
 
     # ---- plumbing ------------------------------------------------------------
@@ -236,7 +257,40 @@ class Engine:
         self._question = _Question(kind, prompt_id, prompts.FIXED_PROMPTS[prompt_id],
                                    pain_phase=pain_phase)
         self._say(prompt_id)
+        self._await_window()
+
+    def _await_window(self) -> None:
+        """The question (or its re-ask, or a read-back) has just been said: its answer
+        window opens when it has finished playing (SpeechIdle), or after
+        MAX_QUESTION_PLAY_S if the speaker never says so."""
+        q = self._question
+        assert q is not None
+        q.open = False
+        q.generation += 1
+        asked, generation = q, q.generation
+
+        def open_anyway() -> None:
+            if self._question is asked and asked.generation == generation and not asked.open:
+                self._open_window()
+
+        self._after(MAX_QUESTION_PLAY_S, open_anyway)
+
+    def _open_window(self) -> None:
+        q = self._question
+        assert q is not None
+        q.open = True
+        self._log("answer_window", question=q.prompt_id)
         self._arm_question_timer()
+
+    def _say_deferred(self) -> None:
+        """Instructions held back while a question was open are said once it closes, in
+        their order, if their phase still runs."""
+        if self._question is not None or not self._deferred:
+            return
+        deferred, self._deferred = self._deferred, []
+        for phase, prompt_id, text in deferred:
+            if phase is self.phase:
+                self._say(prompt_id, text)
 
     def _arm_question_timer(self) -> None:
         q = self._question
@@ -260,7 +314,7 @@ class Engine:
             q.pending = None
             self._say({"ready": "ready_reask", "passed": "yes_no_reask"}.get(q.kind,
                                                                             "pain_reask"))
-            self._arm_question_timer()
+            self._await_window()  # the re-ask gets a full window of its own
             return
         self._question = None
         self._log("no_answer", question=q.prompt_id)
@@ -292,7 +346,7 @@ class Engine:
                 self._say("key_fallback")
             else:
                 self._say("confirm", prompts.confirm_text(value))
-            self._arm_question_timer()
+            self._await_window()
             return
         self._accept_pain(value, q.pain_phase, confidence, transcript)
 
@@ -345,8 +399,8 @@ class Engine:
             self._tell_time()
             return
         q = self._question
-        if q is None:
-            return
+        if q is None or not q.open:
+            return  # no question, or it is still being asked: nothing to answer yet
         value = number_value(word)
         if q.kind == "ready" and word in ("ready", "yes"):
             self._question = None
@@ -488,6 +542,15 @@ class Engine:
         def announce() -> None:
             if log:
                 self._log("step", **log)
+            if self._question is not None:
+                # Nothing else is said while an answer is awaited: an instruction waits
+                # for the question to close (the hold's clock does not); a time-left
+                # announcement would be out of date by then, so it is left out.
+                if instruction:
+                    self._deferred.append((self.phase, prompt_id, text))
+                else:
+                    self._log("prompt_held", id=prompt_id, text=text)
+                return
             self._say(prompt_id, text, instruction=instruction)
         return announce
 

@@ -51,4 +51,10 @@ class InputEnded:
     can answer any more. Sent by the simulated runner; a live microphone never ends so."""
 
 
-Event = Heard | Unrecognised | Key | Tick | DeviceLost | InputEnded
+@dataclass(frozen=True)
+class SpeechIdle:
+    """The speaker has finished everything it was given: nothing sounds, nothing is queued.
+    A question's answer window opens on it, so the user answers into a quiet room."""
+
+
+Event = Heard | Unrecognised | Key | Tick | DeviceLost | InputEnded | SpeechIdle

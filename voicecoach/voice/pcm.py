@@ -132,28 +132,85 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int = RATE) -> np.nda
     return to_int16(np.concatenate([resampler.process(samples), resampler.flush()]))
 
 
-def read_wav(path: Path) -> np.ndarray:
-    """Any PCM WAV file as 16 kHz mono int16."""
+MAX_WAV_BYTES = 2 * 1024**3
+"""Larger files are refused: a WAV's own length field cannot say more than 4 GB, and a
+session's audio is minutes long."""
+
+_PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
+
+
+def read_wav_samples(path: Path) -> tuple[np.ndarray, int]:
+    """Any PCM (8-32 bit) or 32/64-bit float WAV, mixed to mono: float64 samples where
+    full scale is 1.0 (float files may go past it; an impulse response's gain does) and
+    the file's own rate. Read with a chunk parser of its own, because the standard
+    library's `wave` knows no float files."""
+    path = Path(path)
     try:
-        with wave.open(str(path), "rb") as wav:
-            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
-            data = wav.readframes(wav.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise AudioFormatError(f"{path} is not a PCM WAV file voicecoach can read ({exc})") from exc
-    if width == 1:
-        raw = (np.frombuffer(data, dtype=np.uint8).astype(np.int16) - 128) * 256
-    elif width == 2:
-        raw = np.frombuffer(data, dtype="<i2")
-    elif width == 3:
-        bytes3 = np.frombuffer(data[: len(data) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
+        size = path.stat().st_size
+        if size > MAX_WAV_BYTES:
+            raise AudioFormatError(f"{path} is {size // 2**20} MB: larger than a session's "
+                                   f"audio can be")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AudioFormatError(f"{path}: {exc.strerror or exc}") from exc
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise AudioFormatError(f"{path} is not a WAV file (no RIFF/WAVE header)")
+    fmt: bytes | None = None
+    pcm: bytes | None = None
+    pos = 12
+    while pos + 8 <= len(data):
+        tag, length = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        body = data[pos + 8: pos + 8 + length]
+        if tag == b"fmt ":
+            fmt = body
+        elif tag == b"data":
+            pcm = body  # a length past the end (a file cut short) keeps what is there
+            break
+        pos += 8 + length + (length & 1)
+    if fmt is None or len(fmt) < 16:
+        raise AudioFormatError(f"{path} is not a WAV file voicecoach can read (no format chunk)")
+    if pcm is None:
+        raise AudioFormatError(f"{path} is not a WAV file voicecoach can read (no data chunk)")
+    code = int.from_bytes(fmt[0:2], "little")
+    channels = int.from_bytes(fmt[2:4], "little")
+    rate = int.from_bytes(fmt[4:8], "little")
+    bits = int.from_bytes(fmt[14:16], "little")
+    if code == _EXTENSIBLE and len(fmt) >= 26:
+        code = int.from_bytes(fmt[24:26], "little")  # the sub-format GUID's first field
+    if channels < 1 or rate < 1:
+        raise AudioFormatError(f"{path}: a WAV with {channels} channels at {rate} Hz "
+                               f"holds no audio")
+    if rate > 384000:
+        raise AudioFormatError(f"{path}: a sample rate of {rate} Hz is not audio voicecoach "
+                               f"can read")
+    width = bits // 8
+    usable = len(pcm) // (width * channels) * width * channels if width else 0
+    pcm = pcm[:usable]
+    if code == _FLOAT and bits in (32, 64):
+        raw = np.frombuffer(pcm, dtype="<f4" if bits == 32 else "<f8").astype(np.float64)
+        if not np.all(np.isfinite(raw)):
+            raise AudioFormatError(f"{path}: the samples hold NaN or infinity")
+    elif code == _PCM and bits == 8:
+        raw = (np.frombuffer(pcm, dtype=np.uint8).astype(np.float64) - 128) / 128
+    elif code == _PCM and bits == 16:
+        raw = np.frombuffer(pcm, dtype="<i2") / 32768.0
+    elif code == _PCM and bits == 24:
+        bytes3 = np.frombuffer(pcm, dtype=np.uint8).reshape(-1, 3)
         raw = (bytes3[:, 0].astype(np.int32) << 8 | bytes3[:, 1].astype(np.int32) << 16
-               | bytes3[:, 2].astype(np.int32) << 24) >> 16
-    elif width == 4:
-        raw = np.frombuffer(data, dtype="<i4") >> 16
+               | bytes3[:, 2].astype(np.int32) << 24) / 2.0**31
+    elif code == _PCM and bits == 32:
+        raw = np.frombuffer(pcm, dtype="<i4") / 2.0**31
     else:
-        raise AudioFormatError(f"{path}: {8 * width}-bit samples are not supported")
-    mono = to_mono(np.asarray(raw), channels)
-    return resample(mono, rate, RATE)
+        kind = {_PCM: "PCM", _FLOAT: "float"}.get(code, f"format {code}")
+        raise AudioFormatError(f"{path}: {bits}-bit {kind} samples are not supported "
+                               f"(PCM 8-32 bit or float 32/64 bit)")
+    return to_mono(np.asarray(raw), channels), rate
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """Any PCM or float WAV file as 16 kHz mono int16."""
+    mono, rate = read_wav_samples(path)
+    return resample(mono * 32768.0, rate, RATE)
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> None:

@@ -315,6 +315,9 @@ class Recogniser:
         best = max(words, key=lambda w: reading.first[w])
         if best == "stop":
             return None  # not enough for a stop (see _stop), and no answer either
+        if self.settings.answer_must_be_said and not vocabulary.names(reading.words(), best):
+            logger.debug("no answer from %r: it does not say %r", reading.text, best)
+            return None
         return self._detection(best, reading.first[best] / total, reading)
 
     def _command(self, reading: Reading) -> Detection | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from voicecoach.session.commands import NUMBER_WORDS, STOP_SYNONYMS, phrase_word
+from voicecoach.session.commands import NUMBER_WORDS, STOP_SYNONYMS, canonical, phrase_word
 
 
 @dataclass(frozen=True)
@@ -121,3 +121,8 @@ def spoken_word(words: list[str]) -> str | None:
             return word
     in_phrase = phrase_word(words)
     return None if in_phrase == "stop" else in_phrase
+
+
+def names(words: list[str], word: str) -> bool:
+    """Does a transcript's words say this command word ("three" or "3", "yes" or "yeah")?"""
+    return any(canonical(w) == word for w in words)

@@ -13,17 +13,22 @@ alert(""); a cut stops the alert sounding but leaves it armed.
 
 Samples before the clock's now are final, so they are written out as the
 clock moves (every `flush_every_s`) and the file is a valid WAV at any
-moment: a crash keeps all but the last second.
+moment: a crash keeps all but the last second. `played(start, end)` gives
+those final samples back, for the echo a file session's room adds to its
+microphone and for the echo canceller's reference; it may be called from
+the thread that delivers the audio, so every public method holds one lock.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -43,6 +48,22 @@ logger = logging.getLogger(__name__)
 
 ALERT_GAP_S = 1.5
 """Quiet time before a repeating alert sounds again (seconds)."""
+HISTORY_S = 2.0
+"""How far back `played()` can reach: a chunk or two is all its callers need."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(method: Callable[Concatenate[TimelineSpeaker, P], R]
+            ) -> Callable[Concatenate[TimelineSpeaker, P], R]:
+    @functools.wraps(method)
+    def wrapper(self: TimelineSpeaker, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -89,9 +110,13 @@ class TimelineSpeaker:
             self._wav.setsampwidth(SAMPLE_WIDTH)
             self._wav.setframerate(RATE)
         self._closed = False
+        self._lock = threading.RLock()
+        self._history = np.zeros(0, dtype=np.int16)
+        self._history_start = 0
 
     # ---- the Speaker interface ----------------------------------------------------------
 
+    @_locked
     def say(self, prompt_id: str, text: str, *, urgent: bool = False) -> None:
         now = self._advance()
         if urgent:
@@ -103,9 +128,11 @@ class TimelineSpeaker:
             return
         self._place(clip, max(now, self._queue_end()))
 
+    @_locked
     def cut(self) -> None:
         self._cut_at(self._advance())
 
+    @_locked
     def alert(self, sound: str, repeat: bool = False) -> None:
         now = self._advance()
         if not sound:
@@ -123,6 +150,7 @@ class TimelineSpeaker:
         else:
             self._place(clip, max(now, self._queue_end()))
 
+    @_locked
     def now_playing(self) -> Playing | None:
         now = self._advance()
         for segment in self._segments:
@@ -131,11 +159,13 @@ class TimelineSpeaker:
                                segment.start / RATE, segment.end / RATE, segment.clip.samples)
         return None
 
+    @_locked
     def idle(self) -> bool:
         """Nothing sounding or queued (a repeating alert between two repeats counts as idle)."""
         now = self._advance()
         return all(segment.end <= now for segment in self._segments)
 
+    @_locked
     def close(self) -> None:
         if self._closed:
             return
@@ -151,11 +181,39 @@ class TimelineSpeaker:
 
     # ---- extras ----------------------------------------------------------------------
 
+    @_locked
     def audio(self) -> np.ndarray:
         """Everything written so far (only kept in memory when there is no out_path)."""
         if self._memory is None:
             raise RuntimeError("audio() is only kept for a TimelineSpeaker without out_path")
         return np.concatenate(self._memory) if self._memory else np.zeros(0, dtype=np.int16)
+
+    @_locked
+    def quiet_at(self) -> float:
+        """When everything placed so far will have sounded (clock time; now if idle)."""
+        return max(self._advance(), self._queue_end()) / RATE
+
+    @_locked
+    def played(self, start: int, end: int) -> np.ndarray:
+        """The output over samples [start, end) of the timeline, as --audio-out holds it.
+
+        Only final samples can be given: past the clock's now the samples are zeros (and
+        the shortfall is logged), and samples older than HISTORY_S are forgotten (zeros).
+        The audio thread of a real-time file session asks at each chunk's end, when the
+        clock already stands past it, so neither happens in a session.
+        """
+        now = self._advance()
+        if end > now:
+            logger.warning("output asked for up to sample %d, final only up to %d", end, now)
+        upto = min(end, now)
+        self._write_until(upto)
+        out = np.zeros(max(0, end - start), dtype=np.int16)
+        lo = max(start, self._history_start)
+        hi = min(upto, self._history_start + len(self._history))
+        if lo < hi:
+            out[lo - start: hi - start] = self._history[lo - self._history_start:
+                                                        hi - self._history_start]
+        return out
 
     # ---- the timeline ------------------------------------------------------------------
 
@@ -208,6 +266,11 @@ class TimelineSpeaker:
             self._file.flush()
         if self._memory is not None:
             self._memory.append(block.astype(np.int16))
+        self._history = np.concatenate([self._history, block.astype(np.int16)])
+        keep = round(HISTORY_S * RATE)
+        if len(self._history) > keep:
+            self._history_start += len(self._history) - keep
+            self._history = self._history[-keep:]
         self._written = upto
         done = [s for s in self._segments if s.end <= upto]
         if done:
