@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.voice.pcm import RATE, read_wav, write_wav
+from voicecoach.voice.pcm import RATE, read_wav, rms, write_wav
 
 SESSION = ("--no-checklist", "--pain", "2", "--fast")
 LEARNT_S = 10.0
@@ -104,10 +104,6 @@ def active_span(word: np.ndarray) -> tuple[int, int]:
     level = 10 * np.log10((frames**2).mean(axis=1) + 1)
     loud = np.nonzero(level >= level.max() - 25)[0]
     return int(loud[0] * 160), int((loud[-1] + 1) * 160)
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2))) if len(x) else 0.0
 
 
 def run_session(work: Path, in_wav: Path, ir_wav: Path | None, *more: str,

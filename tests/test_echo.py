@@ -21,7 +21,7 @@ from voicecoach.runtime.hearing_link import EchoHandling
 from voicecoach.session.clock import FakeClock
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.echo import EchoCanceller, EchoRoom, load_impulse_response
-from voicecoach.voice.pcm import RATE, AudioFormatError, read_wav, write_wav
+from voicecoach.voice.pcm import RATE, AudioFormatError, read_wav, rms, write_wav
 from voicecoach.voice.speaking import PromptLibrary, TimelineSpeaker
 
 DATA = Path(__file__).parent / "data"
@@ -56,10 +56,6 @@ def coach_voice(seconds: float) -> np.ndarray:
     voice = np.concatenate([c for c in clips if c is not None])
     reps = int(np.ceil(seconds * RATE / len(voice)))
     return np.tile(voice, reps)[: int(seconds * RATE)].astype(np.int16)
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
 
 
 # ---- IR.wav -----------------------------------------------------------------------------

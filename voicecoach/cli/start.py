@@ -88,8 +88,7 @@ def _store(db_path: Path | None) -> Store:
 def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bool,
           audio_in: Path | None, audio_out: Path | None, events_path: Path | None,
           echo_ir: Path | None, echo_delay_ms: int, no_echo_cancel: bool, fast: bool,
-          mic: str | None,
-          voice: str | None, rate: int | None, headphones: bool,
+          mic: str | None, voice: str | None, rate: int | None, headphones: bool,
           whisper_model: Path | None, db_path: Path | None) -> None:
     """Run a guided inversion session.
 

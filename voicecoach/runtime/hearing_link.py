@@ -328,10 +328,19 @@ class HearingLink:
                 self.echo = None
         if self.gate is not None:
             self.gate.observe(now, chunk, before)
+        self._hear(lambda: self.recogniser.feed(chunk), now)
+
+    def flush(self) -> None:
+        """The input has ended: whatever the recogniser still holds is judged now."""
+        self._hear(self.recogniser.flush, self.clock.now())
+
+    def _hear(self, ask: Callable[[], Sequence[Detection]], now: float) -> None:
+        """Ask the recogniser, and post what it heard; a recogniser that raises is a lost
+        ear, reported once, and asked no more."""
         if self.failed:
             return
         try:
-            detections = self.recogniser.feed(chunk)
+            detections = ask()
         except Exception as e:  # a broken recogniser is a lost ear: bring the user up
             logger.exception("recogniser failed")
             self.failed = True
@@ -339,19 +348,4 @@ class HearingLink:
             return
         self.detections.extend(detections)
         for event in detections_to_events(detections, self.gate, now):
-            self.post(event)
-
-    def flush(self) -> None:
-        """The input has ended: whatever the recogniser still holds is judged now."""
-        if self.failed:
-            return
-        try:
-            detections = self.recogniser.flush()
-        except Exception as e:
-            logger.exception("recogniser failed")
-            self.failed = True
-            self.post(DeviceLost("recogniser", str(e)))
-            return
-        self.detections.extend(detections)
-        for event in detections_to_events(detections, self.gate, self.clock.now()):
             self.post(event)

@@ -53,8 +53,8 @@ class NoAudioDevice(RuntimeError):
 class RoomEcho:
     """`--echo-ir` and `--echo-delay-ms`: the file session's speaker heard by its microphone.
 
-    cancel: run the echo canceller, as a live microphone does (off only to measure what
-    it is worth, in scripts/bench_room.py).
+    cancel: run the echo canceller, as a live microphone does (off with --no-echo-cancel,
+    which scripts/bench_room.py uses as its baseline).
     """
 
     ir: np.ndarray

@@ -66,16 +66,16 @@ class EchoRoom:
         start, end = self._position, self._position + len(mic)
         out = np.asarray(self._played(start, end), dtype=np.float64)
         self._position = end
-        self._accumulate(out, offset=self._delay)
+        self._accumulate(out)
         echo = self._pending[: len(mic)]
         if len(echo) < len(mic):
             echo = np.concatenate([echo, np.zeros(len(mic) - len(echo))])
         self._pending = self._pending[len(mic):]
         return np.clip(np.rint(mic + echo), -32768, 32767).astype("<i2").tobytes()
 
-    def _accumulate(self, out: np.ndarray, offset: int) -> None:
-        """Add out * IR to the pending echo, starting `offset` samples after _position's
-        old value (which is where `out` starts)."""
+    def _accumulate(self, out: np.ndarray) -> None:
+        """Add out * IR to the pending echo, the delay after where `out` starts (the
+        pending echo's first sample)."""
         if not np.any(out):
             return
         n = len(out) + len(self._ir) - 1
@@ -84,7 +84,7 @@ class EchoRoom:
             self._ir_fft = np.fft.rfft(self._ir, self._fft_size)
         assert self._ir_fft is not None
         echo = np.fft.irfft(np.fft.rfft(out, self._fft_size) * self._ir_fft, self._fft_size)[:n]
-        need = offset + n
+        need = self._delay + n
         if len(self._pending) < need:
             self._pending = np.concatenate([self._pending, np.zeros(need - len(self._pending))])
-        self._pending[offset: offset + n] += echo
+        self._pending[self._delay: need] += echo
