@@ -174,6 +174,10 @@ def build(trial: Trial, reference_out: np.ndarray, work: Path) -> tuple[Path, Pa
     if trial.condition.startswith("room"):
         word = np.convolve(word, mouth_ir)
     lo, hi = active_span(word)
+    # Every word at the same level (-30 dBFS over its span), so that the echo over it,
+    # 6 or 12 dB louder, stays clear of full scale as a real device's would: a clipped
+    # echo is no longer the reference's linear image, and no canceller takes it out.
+    word *= WORD_RMS / max(rms(word[lo:hi]), 1e-9)
     # A few seconds after the word: the session runs on without input (deadline to deadline).
     total = int((trial.at_s + 3) * RATE) + len(word)
     samples = np.zeros(total)

@@ -364,6 +364,11 @@ class Recording:
             if self._offset is None or start < self._offset:
                 self._offset = start
 
+    def so_far(self) -> np.ndarray:
+        """What has been recorded until now, while recording goes on."""
+        data = b"".join(list(self._chunks))
+        return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
+
     def stop(self) -> tuple[np.ndarray, float]:
         """Stop; returns (samples, time.monotonic() of sample 0)."""
         if self._process is not None:
