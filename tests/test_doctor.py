@@ -34,7 +34,10 @@ def test_everything_works_on_the_virtual_devices(pulse_env, tmp_path):
     assert {name: c["status"] for name, c in checks.items()} == {
         "speech engine": "ok", "safety prompts": "ok", "sound system": "ok",
         "microphones hearing sound": "ok", "speaker": "ok", "microphone": "ok",
-        "recogniser model": "ok", "judge model": "ok", "hearing": "ok", "database": "ok"}
+        "echo path": "ok", "recogniser model": "ok", "judge model": "ok", "hearing": "ok",
+        "database": "ok"}
+    # The virtual microphone does not hear the virtual speaker (no loopback): no echo.
+    assert checks["echo path"]["data"]["found"] is False
     mic = checks["microphone"]["data"]
     assert mic["device"] == "pulse" and mic["seconds"] >= 1.9
     assert -80 < mic["dbfs"] < -60  # the virtual mic's faint noise floor
@@ -78,10 +81,31 @@ def test_a_stop_said_into_the_microphone_is_heard(pulse_env, tmp_path):
     assert "from the microphone: stop" in checks["hearing"]["detail"]
 
 
+def test_the_echo_path_is_measured_when_the_microphone_hears_the_speaker(pulse_env, tmp_path):
+    """PulseAudio's loopback carries the speaker into the microphone 20 ms late, at the
+    level played: doctor finds the echo at the coach's speech level (the sweep is made at
+    -19.7 dBFS) and its delay, and says how loud a stop must be to be heard over it."""
+    pulse_env.set_loopback(True)
+    try:
+        result = doctor("--json", "--mic", "pulse", "--speaker", "pulse",
+                        "--db", str(tmp_path / "v.db"))
+    finally:
+        pulse_env.set_loopback(False)
+    assert result.exit_code == 0, result.output
+    echo = checks_of(result)["echo path"]
+    assert echo["status"] == "ok", echo
+    assert echo["data"]["found"] is True and echo["data"]["clipped"] is False
+    assert -23 < echo["data"]["echo_dbfs"] < -16
+    assert 5 < echo["data"]["delay_ms"] < 80  # 20 ms of loopback, and the devices' timing
+    assert "a stop said over the coach is heard if it reaches the microphone at" in \
+        echo["detail"]
+
+
 def test_plain_report_names_each_part(pulse_env, tmp_path):
     result = doctor("--no-sound", "--db", str(tmp_path / "v.db"))
     assert result.exit_code == 0, result.output
-    for words in ("speech engine", "safety prompts", "sound system", "recogniser model",
+    for words in ("speech engine", "safety prompts", "sound system", "echo path",
+                  "recogniser model",
                   "judge model", "hearing", "database", "skipped (--no-sound)", "All set."):
         assert words in result.output
 

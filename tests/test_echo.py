@@ -20,9 +20,11 @@ import pytest
 from voicecoach.runtime.hearing_link import EchoHandling
 from voicecoach.session.clock import FakeClock
 from voicecoach.session.prompts import FIXED_PROMPTS
+from voicecoach.voice.checkup import Status, echo_verdict
 from voicecoach.voice.echo import EchoCanceller, EchoRoom, load_impulse_response
+from voicecoach.voice.echo.path import measure
 from voicecoach.voice.pcm import RATE, AudioFormatError, read_wav, rms, write_wav
-from voicecoach.voice.speaking import PromptLibrary, TimelineSpeaker
+from voicecoach.voice.speaking import PromptLibrary, TimelineSpeaker, earcon
 
 DATA = Path(__file__).parent / "data"
 STOP = DATA / "speech" / "stop_b87bdb22.wav"
@@ -256,3 +258,63 @@ def test_bad_echo_options_are_one_line_and_exit_2(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---- doctor's echo path measure (voice/echo/path.py) --------------------------------------
+
+
+def _sweep_heard(speaker_ir: np.ndarray, delay_ms: float, gain_db: float,
+                 noise_rms: float, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The sweep as doctor plays it (after 0.5 s of quiet), and a microphone hearing it
+    through a simulated room, late and scaled, over a room's noise."""
+    played = np.concatenate([np.zeros(RATE // 2), earcon("sweep"), np.zeros(RATE)])
+    unit = speaker_ir / np.sqrt(np.sum(speaker_ir**2))  # gain_db is the echo's whole gain
+    echo = np.convolve(played.astype(np.float64), unit)[: len(played)]
+    late = round(delay_ms * RATE / 1000)
+    echo = np.concatenate([np.zeros(late), echo])[: len(played)] * 10 ** (gain_db / 20)
+    heard = echo + np.random.default_rng(seed).normal(0, noise_rms, len(played))
+    return played.astype(np.int16), np.clip(np.rint(heard), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("rt60", [0.4, 0.6])
+def test_doctor_measures_the_echo_delay_and_level_through_a_room(rt60):
+    speaker_ir, _ = laptop_room(rt60)
+    direct_ms = 1000 * int(np.argmax(np.abs(speaker_ir))) / RATE
+    for delay_ms, gain_db in ((20, -6), (90, -30)):
+        played, heard = _sweep_heard(speaker_ir, delay_ms, gain_db, noise_rms=30)
+        path = measure(played, heard)
+        # The sweep is made at the coach's speech level, -19.7 dBFS.
+        expected = -19.7 + gain_db
+        assert path.found and not path.clipped
+        assert abs(path.delay_ms - (delay_ms + direct_ms)) <= 1.0, path
+        assert abs(path.echo_dbfs - expected) <= 1.5, (path, expected)
+        assert abs(path.noise_dbfs - 20 * np.log10(30 / 32767)) <= 1.0
+
+
+def test_doctor_finds_no_echo_in_noise_or_in_a_voice_not_the_sweep():
+    played, _ = _sweep_heard(laptop_room()[0], 20, -6, noise_rms=30)
+    noise = np.random.default_rng(4).normal(0, 200, len(played)).astype(np.int16)
+    assert not measure(played, noise).found
+    voice = np.zeros(len(played), dtype=np.int16)
+    stop = read_wav(DATA / "speech" / "stop_b87bdb22.wav")
+    voice[RATE // 2: RATE // 2 + len(stop)] = stop  # someone speaking during the check
+    assert not measure(played, voice).found
+
+
+def test_doctor_says_when_a_stop_over_the_coach_may_be_missed():
+    speaker_ir = laptop_room()[0]
+    quiet = echo_verdict(measure(*_sweep_heard(speaker_ir, 20, -20, noise_rms=30)))
+    # 20 ms late against a reference read 40 ms ahead (playback_log.LEAD_S), and the
+    # room's direct path: about 17 ms before the speaker's own timing.
+    assert quiet.status is Status.OK and "at -40 dBFS, -17 ms after" in quiet.detail
+    assert "-52 dBFS or louder" in quiet.detail
+    loud = echo_verdict(measure(*_sweep_heard(speaker_ir, 20, 4, noise_rms=30)))
+    assert loud.status is Status.WARN and "volume down" in loud.hint
+    clipped = echo_verdict(measure(*_sweep_heard(speaker_ir, 20, 20, noise_rms=30)))
+    assert clipped.status is Status.WARN and "clips" in clipped.detail
+    late = echo_verdict(measure(*_sweep_heard(speaker_ir, 400, -10, noise_rms=30)))
+    assert late.status is Status.WARN and "headphones" in late.hint
+    assert "further than the echo canceller follows" in late.detail
+    none = echo_verdict(measure(*_sweep_heard(speaker_ir, 20, -90, noise_rms=30)))
+    assert none.status is Status.OK and none.data["found"] is False
+    assert abs(none.data["noise_dbfs"] - 20 * np.log10(30 / 32767)) < 0.5

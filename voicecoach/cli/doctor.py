@@ -69,7 +69,10 @@ def doctor(mic: str | None, speaker: str | None, seconds: float, no_sound: bool,
 
     Renders and plays a test phrase, lists the microphones that hear sound
     (speak during the check to see which one picks you up), records a few
-    seconds from the microphone and reports its level, and checks the speech
+    seconds from the microphone and reports its level, plays a short rising
+    tone to measure how loud and how late the speaker reaches the microphone
+    (and says whether a "stop" said over the coach will be heard at this
+    volume, or to turn it down or use headphones), and checks the speech
     engine (pyttsx3 with espeak-ng), PortAudio, the pocketsphinx and Whisper
     models and the database. Then the whole recogniser hears a recorded
     "stop", and what the microphone recorded: say "stop" while it records to

@@ -25,6 +25,7 @@ from voicecoach.runtime.ports import Detection, Playing, Recogniser, Speaker
 from voicecoach.session.clock import Clock
 from voicecoach.session.commands import NUMBER_WORDS, SAFETY_WORDS, canonical
 from voicecoach.session.events import DeviceLost, Event, Heard
+from voicecoach.voice.audio_in.timeline import HeardTimeline
 from voicecoach.voice.pcm import RATE
 
 logger = logging.getLogger(__name__)
@@ -291,33 +292,14 @@ class HearingLink:
         self.post = post
         self.detections: list[Detection] = []
         """Everything the recogniser reported, gated or not (for diagnostics and tests)."""
-        self._anchor: float | None = None
-        self._samples = 0
+        self._timeline = HeardTimeline(clock)
         self.dropped_samples: Callable[[], int] = lambda: 0
         """Audio the source lost (overflow), in 16 kHz samples: it still took time."""
         self.failed = False
         """The recogniser broke: it is reported once and fed no more (the keys still work)."""
 
-    def _audio_time(self, samples: int) -> float:
-        """When the end of this chunk was heard, on the session clock.
-
-        Counted in samples from the first chunk rather than read off the clock at
-        delivery: if decoding falls behind for a moment, the chunks still carry the
-        time they were spoken, which is what the echo check compares with playback.
-        """
-        now = self.clock.now()
-        self._samples += samples
-        elapsed = (self._samples + self.dropped_samples()) / RATE
-        if self._anchor is None:
-            self._anchor = now - elapsed
-        heard_at = self._anchor + elapsed
-        if heard_at > now:  # never in the future: the clock is the truth
-            self._anchor -= heard_at - now
-            heard_at = now
-        return heard_at
-
     def on_chunk(self, chunk: bytes) -> None:
-        now = self._audio_time(len(chunk) // 2)
+        now = self._timeline.chunk_end(len(chunk) // 2, self.dropped_samples())
         before: bytes | None = None
         if self.echo is not None:
             try:

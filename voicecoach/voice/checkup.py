@@ -21,6 +21,7 @@ import numpy as np
 
 from voicecoach.store.connection import quick_check
 from voicecoach.voice.devices import AudioDevice, AudioUnavailable, list_devices, open_portaudio
+from voicecoach.voice.echo.path import EchoPath
 from voicecoach.voice.pcm import RATE
 
 logger = logging.getLogger(__name__)
@@ -225,6 +226,110 @@ def check_microphone(device: str | int | None, seconds: float,
     return Check("microphone", Status.OK, detail, data=data)
 
 
+ECHO_ROOM_TAIL_MS = 150
+"""The part of the canceller's filter the room's reverberation needs after the echo's
+strongest path (voice/echo/canceller.py, FILTER_MS): the delay must leave it free."""
+STOP_OVER_ECHO_DB = 12.0
+"""How far the coach's echo may be over a stop for the stop to be heard:
+scripts/bench_room.py measured 20 of 20 stops heard with the echo 12 dB over the word."""
+LOUD_ECHO_DBFS = -18.0
+"""An echo louder than this asks for a stop over -30 dBFS at the microphone (a raised
+voice for most microphones from 1-3 m), and the coach's speech peaks, some 20 dB over its
+level, come close to clipping."""
+
+
+def check_echo(mic: str | int | None, speaker: str | int | None) -> Check:
+    """Play a sweep at the coach's speech level, hear it as a live session hears the
+    microphone (counted samples, the speaker's own timing as the reference), and say
+    whether a stop said over the coach will get through at this volume."""
+    from voicecoach.runtime.clock import MonotonicClock
+    from voicecoach.voice.audio_in import MicrophoneSource, MicrophoneUnavailable
+    from voicecoach.voice.audio_in.timeline import HeardTimeline
+    from voicecoach.voice.echo.path import measure
+    from voicecoach.voice.echo.playback_log import PlaybackLog
+    from voicecoach.voice.speaking import DeviceSpeaker, SpeakerUnavailable
+
+    clock = MonotonicClock()
+    failures: list[str] = []
+    try:
+        device_speaker = DeviceSpeaker(speaker, clock=clock, on_failure=failures.append)
+    except SpeakerUnavailable as exc:
+        return Check("echo path", Status.FAIL, str(exc), "choose another one with --speaker")
+    log = PlaybackLog(device_speaker)
+    timeline = HeardTimeline(clock)
+    heard: list[np.ndarray] = []
+    played: list[np.ndarray] = []
+    source: MicrophoneSource | None = None
+
+    def on_chunk(chunk: bytes) -> None:
+        samples = np.frombuffer(chunk, dtype="<i2")
+        lost = source.dropped_frames if source is not None else 0
+        end = round(timeline.chunk_end(len(samples), lost) * RATE)
+        heard.append(samples)
+        played.append(log.reference(end - len(samples), end))
+
+    try:
+        try:
+            source = MicrophoneSource(mic, on_chunk=on_chunk, on_failure=failures.append)
+            source.start()
+        except MicrophoneUnavailable as exc:
+            return Check("echo path", Status.FAIL, str(exc), "choose another one with --mic")
+        try:
+            time.sleep(0.6)  # the room's own noise, before the sweep
+            device_speaker.alert("sweep")
+            deadline = time.monotonic() + 10
+            while not device_speaker.idle() and not failures and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.7)  # the echo's tail
+        finally:
+            source.close()
+    finally:
+        device_speaker.close(drain=False)
+    if failures:
+        return Check("echo path", Status.FAIL, f"the sweep could not be played and heard: "
+                     f"{failures[0]}", "check the speaker and the microphone first")
+    return echo_verdict(measure(np.concatenate(played), np.concatenate(heard)))
+
+
+def echo_verdict(path: EchoPath) -> Check:
+    """What a measured echo path means for a stop said over the coach."""
+    from voicecoach.voice.echo.canceller import FILTER_MS
+    from voicecoach.voice.echo.playback_log import LEAD_S
+
+    if not path.found:
+        return Check("echo path", Status.OK,
+                     "the microphone does not hear the speaker (headphones, or a quiet "
+                     "speaker): the coach's voice cannot cover a stop",
+                     data={"found": False, "noise_dbfs": round(path.noise_dbfs, 1)})
+    # The reference is read LEAD_S ahead of the speaker's timing: the filter has to span
+    # the lead too, but the user is told the delay the sound itself takes.
+    late_ms = path.delay_ms - 1000 * LEAD_S
+    data = {"found": True, "delay_ms": round(late_ms, 1),
+            "echo_dbfs": round(path.echo_dbfs, 1), "noise_dbfs": round(path.noise_dbfs, 1),
+            "clipped": path.clipped}
+    level = f"the coach's voice reaches the microphone at {path.echo_dbfs:.0f} dBFS"
+    if path.clipped:
+        return Check("echo path", Status.WARN, level + ", so loud that the microphone clips: "
+                     "echo cancelling cannot take a clipped echo out, and a stop said over "
+                     "the coach may be missed",
+                     "turn the speaker volume down, or use headphones (start --headphones)",
+                     data)
+    if not 0 <= path.delay_ms <= FILTER_MS - ECHO_ROOM_TAIL_MS:
+        return Check("echo path", Status.WARN, level + f", {late_ms:.0f} ms from where "
+                     "the speaker says it plays, further than the echo canceller follows: a "
+                     "stop said over the coach may be missed",
+                     "use headphones (start --headphones), or another sound device", data)
+    needed = path.echo_dbfs - STOP_OVER_ECHO_DB
+    detail = (level + f", {late_ms:.0f} ms after the speaker's timing (room noise "
+              f"{path.noise_dbfs:.0f} dBFS): a stop said over the coach is heard if it "
+              f"reaches the microphone at {needed:.0f} dBFS or louder")
+    if path.echo_dbfs > LOUD_ECHO_DBFS:
+        return Check("echo path", Status.WARN, detail + ", a raised voice",
+                     "turn the speaker volume down, or use headphones (start --headphones)",
+                     data)
+    return Check("echo path", Status.OK, detail, data=data)
+
+
 # ---- hearing and storage -------------------------------------------------------------------
 
 
@@ -368,7 +473,8 @@ def run_checks(*, mic: str | int | None, speaker: str | int | None, db_path: Pat
                               lambda: check_microphones_hearing_sound(devices)))
     recorded: list[bytes] = []
     for name, fn in (("speaker", lambda: check_speaker(speaker)),
-                     ("microphone", lambda: check_microphone(mic, seconds, recorded))):
+                     ("microphone", lambda: check_microphone(mic, seconds, recorded)),
+                     ("echo path", lambda: check_echo(mic, speaker))):
         if not sound:
             checks.append(Check(name, Status.SKIPPED, "skipped (--no-sound)"))
         elif audio.status is Status.FAIL:

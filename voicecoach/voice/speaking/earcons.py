@@ -4,10 +4,13 @@
 - "heard": one short bright note, an answer was taken.
 - "not_understood": two falling notes.
 - "alert": a loud two-tone siren phrase, for distress (repeated until turned off).
+- "sweep": a tone rising from 200 Hz to 6 kHz in 1.2 s at the level of the coach's
+  speech, for `doctor` to measure the echo path (voice/echo/path.py).
 """
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
@@ -33,6 +36,24 @@ def _gap(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * RATE))
 
 
+SWEEP_RMS = 3400.0
+"""The coach's speech level: the median RMS of the pre-rendered prompts over their
+spoken parts (-19.7 dBFS), so that the sweep's echo is as loud as the coach's own."""
+
+
+def _sweep(seconds: float = 1.2, low: float = 200.0, high: float = 6000.0) -> np.ndarray:
+    """A logarithmic sweep: it correlates with itself at one lag only, so its echo's delay
+    stands out even through a reverberant room."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    growth = math.log(high / low)
+    phase = 2 * np.pi * low * seconds / growth * (np.exp(t / seconds * growth) - 1)
+    envelope = np.ones_like(t)
+    ramp = int(FADE_S * RATE)
+    envelope[:ramp] = np.linspace(0, 1, ramp)
+    envelope[-ramp:] = np.linspace(1, 0, ramp)
+    return np.sin(phase) * envelope * SWEEP_RMS * math.sqrt(2)
+
+
 @cache
 def _make(name: str) -> np.ndarray:
     if name == "listening":
@@ -45,12 +66,14 @@ def _make(name: str) -> np.ndarray:
         parts = []
         for _ in range(3):
             parts += [_note(988, 0.16, 0.8), _note(740, 0.16, 0.8)]
+    elif name == "sweep":
+        parts = [_sweep()]
     else:
         raise ValueError(f"unknown earcon '{name}'; known: {', '.join(EARCONS)}")
     return to_int16(np.concatenate(parts))
 
 
-EARCONS = ("listening", "heard", "not_understood", "alert")
+EARCONS = ("listening", "heard", "not_understood", "alert", "sweep")
 
 
 def earcon(name: str) -> np.ndarray:
