@@ -23,6 +23,9 @@ class OneLineErrors(click.Group):
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        from voicecoach.logs import quiet_terminal
+
+        quiet_terminal()
         if not kwargs.get("standalone_mode", True):
             return super().main(*args, **kwargs)
         try:

@@ -20,6 +20,7 @@ from voicecoach.cli.common import (
     open_echo_ir,
     whisper_model_option,
 )
+from voicecoach.logs import log_to_file
 from voicecoach.paths import default_db_path
 from voicecoach.protocol.program import DEFAULT_PROGRAM, Program, ProgramError
 from voicecoach.protocol.validate import load_program
@@ -130,6 +131,7 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
             except OSError as e:
                 raise click.UsageError(f"cannot write {what} {path}: {e.strerror}") from None
     store = _store(db_path)
+    log_to_file()  # a fault's traceback goes there, never onto the user's screen
     try:
         if audio_in is None:
             # File-driven sessions are simulations for tools and tests: nobody is on a

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -296,7 +297,10 @@ class HearingLink:
         self.dropped_samples: Callable[[], int] = lambda: 0
         """Audio the source lost (overflow), in 16 kHz samples: it still took time."""
         self.failed = False
-        """The recogniser broke: it is reported once and fed no more (the keys still work)."""
+        """The recogniser broke: it is reported once and fed no more until it has been
+        restarted (once; the keys work throughout)."""
+        self._failing = threading.Lock()
+        self._restarted = False
 
     def on_chunk(self, chunk: bytes) -> None:
         now = self._timeline.chunk_end(len(chunk) // 2, self.dropped_samples())
@@ -316,18 +320,68 @@ class HearingLink:
         """The input has ended: whatever the recogniser still holds is judged now."""
         self._hear(self.recogniser.flush, self.clock.now())
 
+    def check(self) -> None:
+        """The heartbeat (HearingWatch, from a thread of its own): a recogniser whose
+        helper process died or stalled is a lost ear in silence too."""
+        def beat() -> Sequence[Detection]:
+            self.recogniser.check()
+            return ()
+
+        self._hear(beat, self.clock.now())
+
     def _hear(self, ask: Callable[[], Sequence[Detection]], now: float) -> None:
         """Ask the recogniser, and post what it heard; a recogniser that raises is a lost
-        ear, reported once, and asked no more."""
+        ear, reported once."""
         if self.failed:
             return
         try:
             detections = ask()
         except Exception as e:  # a broken recogniser is a lost ear: bring the user up
-            logger.exception("recogniser failed")
-            self.failed = True
-            self.post(DeviceLost("recogniser", str(e)))
+            self._lost(e)
             return
         self.detections.extend(detections)
         for event in detections_to_events(detections, self.gate, now):
             self.post(event)
+
+    def _lost(self, error: Exception) -> None:
+        with self._failing:  # the microphone's thread and the watch may both find it
+            if self.failed:
+                return
+            self.failed = True
+        logger.error("speech recognition failed: %s", error, exc_info=error)
+        self.post(DeviceLost("recogniser", str(error)))
+        if not self._restarted:
+            # The return has begun; a restarted recogniser hears "help" and "stop" on the
+            # way up. Off this thread: starting it takes a second or more.
+            self._restarted = True
+            threading.Thread(target=self._restart, name="recogniser-restart",
+                             daemon=True).start()
+
+    def _restart(self) -> None:
+        try:
+            self.recogniser.revive()
+        except Exception:
+            logger.exception("speech recognition could not be restarted; the keys still work")
+            return
+        logger.warning("speech recognition was restarted: listening again")
+        self.failed = False
+
+
+class HearingWatch:
+    """Beats the recogniser's heart every `every_s`, on a thread of its own, for as long
+    as a live session runs (`close()` ends it)."""
+
+    def __init__(self, link: HearingLink, every_s: float = 0.5) -> None:
+        self._link = link
+        self._every_s = every_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hearing-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._every_s):
+            self._link.check()
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from voicecoach.protocol.program import Program
 from voicecoach.runtime.clock import MonotonicClock
-from voicecoach.runtime.hearing_link import EchoHandling, HearingLink, OwnVoiceGate
+from voicecoach.runtime.hearing_link import EchoHandling, HearingLink, HearingWatch, OwnVoiceGate
 from voicecoach.runtime.ports import Speaker
 from voicecoach.runtime.recorder import SessionRecorder
 from voicecoach.runtime.runner import Dispatch, LiveRunner, run_simulated
@@ -263,6 +263,7 @@ def run_voice_session(program: Program, settings: EngineSettings,
         except (DeviceNotFound, AudioUnavailable, MicrophoneUnavailable) as e:
             raise NoAudioDevice(f"{e}.") from None
         stack.callback(source.close)
+        stack.callback(HearingWatch(link).close)
 
         recorder = open_recorder()
         engine = Engine(program, clock, settings)

@@ -24,6 +24,7 @@ import select
 import struct
 import subprocess
 import sys
+import threading
 import time
 from typing import IO, Any
 
@@ -35,6 +36,8 @@ START_TIMEOUT_S = 60.0
 """Loading the model takes under a second; a machine under heavy load may take far longer."""
 
 _HEADER = struct.Struct("!I")
+PING, PONG = "ping", "pong"
+"""The heartbeat: a request the child answers at once, without the model."""
 
 
 class JudgeFailed(RuntimeError):
@@ -87,6 +90,9 @@ class JudgeProcess:
         assert self._process.stdin is not None and self._process.stdout is not None
         self._stdin = self._process.stdin
         self._answers = self._process.stdout.fileno()
+        self._turn = threading.Lock()
+        """One request and its answer at a time: readings (the microphone's thread) and
+        heartbeats (the hearing watch) share the pipes."""
         try:
             status = read_message(self._answers, START_TIMEOUT_S)
         except (TimeoutError, EOFError):
@@ -101,21 +107,38 @@ class JudgeProcess:
         return self._process.pid
 
     def read(self, pcm: bytes) -> Reading:
-        try:
-            write_message(self._stdin, pcm)
-        except OSError as exc:
-            raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
-        try:
-            answer = read_message(self._answers, self._timeout_s)
-        except TimeoutError:
-            self._process.kill()
-            raise JudgeFailed(
-                f"the recogniser stopped answering for {self._timeout_s:g} s") from None
-        except (EOFError, OSError) as exc:
-            raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
+        with self._turn:
+            answer = self._ask(pcm, self._timeout_s)
         if not isinstance(answer, Reading):
             raise JudgeFailed(f"the recogniser failed: {answer}")
         return answer
+
+    def ping(self, timeout_s: float) -> None:
+        """Raise JudgeFailed unless the process lives and answers within `timeout_s`. A
+        reading under way is left to its own timeout (the ping does not wait for it)."""
+        if not self._turn.acquire(timeout=timeout_s):
+            return
+        try:
+            if self._process.poll() is not None:
+                raise JudgeFailed(
+                    f"the recogniser's process ended (exit code {self._process.returncode})")
+            if self._ask(PING, timeout_s) != PONG:
+                raise JudgeFailed("the recogniser answered a heartbeat with nonsense")
+        finally:
+            self._turn.release()
+
+    def _ask(self, request: object, timeout_s: float) -> object:
+        try:
+            write_message(self._stdin, request)
+        except OSError as exc:
+            raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
+        try:
+            return read_message(self._answers, timeout_s)
+        except TimeoutError:
+            self._process.kill()
+            raise JudgeFailed(f"the recogniser stopped answering for {timeout_s:g} s") from None
+        except (EOFError, OSError) as exc:
+            raise JudgeFailed(f"the recogniser's process ended: {exc}") from exc
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

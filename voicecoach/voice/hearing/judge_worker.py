@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.voice.hearing.errors import HearingSetupError
-from voicecoach.voice.hearing.judge_process import read_message, write_message
+from voicecoach.voice.hearing.judge_process import PING, PONG, read_message, write_message
 from voicecoach.voice.hearing.whisper_reader import WhisperReader
 from voicecoach.voice.pcm import RATE
 
@@ -45,6 +45,9 @@ def main() -> None:
             pcm = read_message(requests, None)
         except EOFError:
             return  # the parent has gone
+        if pcm == PING:
+            write_message(answers, PONG)
+            continue
         try:
             write_message(answers, reader.read(pcm))
         except Exception as exc:  # answer with the reason rather than die silently

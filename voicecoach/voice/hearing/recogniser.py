@@ -56,6 +56,10 @@ from voicecoach.voice.pcm import RATE
 logger = logging.getLogger(__name__)
 
 _FRAME_BYTES = FRAME_SAMPLES * 2
+HEARTBEAT_TIMEOUT_S = 1.0
+"""A judge that does not answer a heartbeat this long is stalled. It answers in well
+under a millisecond when it lives; with the hearing watch's beat every 0.5 s, a dead or
+stopped judge is found within 1.5 s."""
 _MAX_EARLY_CHECKS = 3
 """Early "stop" checks per segment from the streaming search (count)."""
 _SPOTTER_READ_EVERY = 3
@@ -115,6 +119,23 @@ class Recogniser:
         self._judge.close()
         if self._number_judge is not None:
             self._number_judge.close()
+
+    def check(self) -> None:
+        """The heartbeat: raise JudgeFailed if a judge's process has died or stalled, so
+        that a lost ear is found in silence too, not only when the user next speaks."""
+        for judge in (self._judge, self._number_judge):
+            if judge is not None:
+                judge.ping(HEARTBEAT_TIMEOUT_S)
+
+    def revive(self) -> None:
+        """Start the judges afresh after one failed (HearingSetupError if they cannot
+        start); what was being heard is dropped."""
+        self._judge.close()
+        self._judge = JudgeProcess(self.settings)
+        if self._number_judge is not None:
+            self._number_judge.close()
+            self._number_judge = JudgeProcess(self.settings, self.settings.number_model)
+        self.reset()
 
     def __enter__(self) -> Recogniser:
         return self
