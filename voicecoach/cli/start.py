@@ -119,6 +119,8 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     if audio_out and text_mode:
         raise click.UsageError("--audio-out needs --audio-in; --text speaks nothing.")
     program = _program(program_name)
+    if voice is not None and not text_mode:
+        _check_voice(voice)
     hearing = hearing_settings(whisper_model)
     source = open_audio_in(audio_in, realtime=not fast) if audio_in is not None else None
     room = (open_echo_ir(echo_ir, echo_delay_ms, cancel=not no_echo_cancel)
@@ -151,6 +153,27 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     finally:
         store.close()
     sys.exit(code)
+
+
+def _check_voice(voice: str) -> None:
+    """An unknown --voice is a typo: one line before the session starts, not a session
+    whose every prompt fails to render."""
+    from types import SimpleNamespace
+
+    from voicecoach.voice.speaking.render import Renderer, SpeechEngineError
+    from voicecoach.voice.speaking.render_worker import VoiceNotFound, resolve_voice
+
+    try:
+        with Renderer() as renderer:
+            voices = [SimpleNamespace(**v) for v in renderer.voices()]
+    except SpeechEngineError:
+        return  # a broken engine is the session's to ride through (retries, espeak-ng)
+    try:
+        resolve_voice(voices, voice)
+    except VoiceNotFound as e:
+        examples = ", ".join(str(v.name) for v in voices[:5])
+        raise click.BadParameter(f"{e}; the engine has {len(voices)} voices, for example "
+                                 f"{examples}", param_hint="--voice") from None
 
 
 def _gate_on_safety(store: Store, program: Program, *, checklist: bool) -> None:

@@ -7,6 +7,8 @@ rules that a well-formed program must also pass live in validate.py.
 from __future__ import annotations
 
 import math
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -229,16 +231,42 @@ def parse_program(data: dict[str, Any], source: str) -> Program:
     )
 
 
+MAX_PROGRAM_BYTES = 64 * 1024
+"""A program is a few hundred bytes; anything this large is not one (and is not read)."""
+
+
 def load_program_file(path: Path) -> Program:
+    """A program from a file the user hands in: only a regular file, size-capped, UTF-8,
+    valid TOML, each failure one ProgramError line."""
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Opened without blocking, and checked before a byte is read: a FIFO or a device
+        # would hang the read or never end it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
-        raise ProgramError(str(path), "file", f"cannot be read ({e.strerror})") from None
+        raise ProgramError(source, "file", f"cannot be read ({e.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ProgramError(source, "file", "is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            raw = f.read(MAX_PROGRAM_BYTES + 1)
+        except OSError as e:
+            raise ProgramError(source, "file", f"cannot be read ({e.strerror})") from None
+    if len(raw) > MAX_PROGRAM_BYTES:
+        raise ProgramError(source, "file", f"is over {MAX_PROGRAM_BYTES // 1024} KB: "
+                           "not a program")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProgramError(source, "file", f"is not UTF-8 text (byte {e.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ProgramError(str(path), "file", f"is not valid TOML ({e})") from None
-    return parse_program(data, str(path))
+        raise ProgramError(source, "file", f"is not valid TOML ({e})") from None
+    except RecursionError:
+        raise ProgramError(source, "file", "nests too deeply to be a program") from None
+    return parse_program(data, source)
 
 
 def builtin_program_names() -> list[str]:

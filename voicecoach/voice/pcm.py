@@ -135,6 +135,11 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int = RATE) -> np.nda
 MAX_WAV_BYTES = 2 * 1024**3
 """Larger files are refused: a WAV's own length field cannot say more than 4 GB, and a
 session's audio is minutes long."""
+MIN_WAV_RATE = 8000
+"""Speech needs this many samples a second (a telephone's); a header saying fewer is
+damaged or not speech."""
+MAX_WAV_CHANNELS = 16
+"""More channels than any microphone array a person would record a session with."""
 
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 
@@ -180,9 +185,12 @@ def read_wav_samples(path: Path) -> tuple[np.ndarray, int]:
     if channels < 1 or rate < 1:
         raise AudioFormatError(f"{path}: a WAV with {channels} channels at {rate} Hz "
                                f"holds no audio")
-    if rate > 384000:
+    if not MIN_WAV_RATE <= rate <= 384000:
         raise AudioFormatError(f"{path}: a sample rate of {rate} Hz is not audio voicecoach "
-                               f"can read")
+                               f"can read ({MIN_WAV_RATE}-384000 Hz)")
+    if channels > MAX_WAV_CHANNELS:
+        raise AudioFormatError(f"{path}: {channels} channels is more than a recording has "
+                               f"(at most {MAX_WAV_CHANNELS})")
     width = bits // 8
     usable = len(pcm) // (width * channels) * width * channels if width else 0
     pcm = pcm[:usable]
@@ -204,6 +212,8 @@ def read_wav_samples(path: Path) -> tuple[np.ndarray, int]:
         kind = {_PCM: "PCM", _FLOAT: "float"}.get(code, f"format {code}")
         raise AudioFormatError(f"{path}: {bits}-bit {kind} samples are not supported "
                                f"(PCM 8-32 bit or float 32/64 bit)")
+    if len(raw) < channels:
+        raise AudioFormatError(f"{path} holds no samples")
     return to_mono(np.asarray(raw), channels), rate
 
 
