@@ -79,6 +79,8 @@ def _register() -> None:
     main.add_command(export.export)
     from voicecoach.cli import doctor
     main.add_command(doctor.doctor)
+    from voicecoach.cli import recover
+    main.add_command(recover.recover)
     from voicecoach.cli import eval as eval_cli
     from voicecoach.cli import listen
     main.add_command(listen.listen)

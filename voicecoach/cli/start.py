@@ -151,7 +151,12 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
                 code = _run_voice(program, settings, store, events_path, mic, voice, rate,
                                   headphones, hearing, cancel=not no_echo_cancel)
     finally:
+        problem = store.failure
         store.close()
+    if problem is not None:
+        # Nothing of the session is lost (the journal holds it), but the user must know.
+        click.echo(f"Warning: {problem}. This session is kept in {store.journal_dir} until "
+                   "the database can take it back.", err=True)
     sys.exit(code)
 
 

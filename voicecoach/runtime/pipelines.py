@@ -28,7 +28,7 @@ from voicecoach.runtime.recorder import SessionRecorder
 from voicecoach.runtime.runner import Dispatch, LiveRunner, run_simulated
 from voicecoach.session.actions import Action, End, Say
 from voicecoach.session.clock import FakeClock
-from voicecoach.session.engine import Engine, EngineSettings
+from voicecoach.session.engine import Engine, EngineSettings, prompts_ahead
 from voicecoach.session.events import DeviceLost, Event, InputEnded, Key
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def run_voice_session(program: Program, settings: EngineSettings,
         except (DeviceNotFound, AudioUnavailable, SpeakerUnavailable) as e:
             raise NoAudioDevice(f"{e}.") from None
         stack.callback(speaker.close)
+        speaker.render_ahead(prompts_ahead(program, settings))
         gate, echo = (None, None) if headphones else _live_echo(speaker, echo_cancel)
         link = HearingLink(recogniser, gate, clock, post, echo)
 

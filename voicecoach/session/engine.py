@@ -68,6 +68,63 @@ NOT_INVERTED = frozenset({Phase.CHECKLIST, Phase.PRE_PAIN})
 
 
 @dataclass(frozen=True)
+class Announcement:
+    """Something the coach says at a set time into the hold."""
+
+    at: float
+    """Seconds from the start of the hold."""
+    prompt_id: str
+    text: str
+    instruction: bool = True
+    """An instruction waits for an open question; a time-left announcement is dropped."""
+    step: int | None = None
+    """For a step's opening prompt: its number (1-based), logged with its angle."""
+    angle: int | None = None
+
+
+def hold_announcements(program: Program, countdown_s: int) -> list[Announcement]:
+    """Every prompt of the hold, when it is said: each step's opening, its cues, the time
+    left every `announce_every_s`, and the final countdown. The engine schedules these;
+    the live session renders them ahead, so none has to wait for the speech engine."""
+    said: list[Announcement] = []
+    step_starts: set[float] = set()
+    offset = 0.0
+    previous_angle = program.steps[0].angle
+    for index, step in enumerate(program.steps):
+        step_starts.add(offset)
+        text = prompts.step_text(step.title, step.angle, step.duration_s, step.instruction,
+                                 angle_changed=step.angle != previous_angle)
+        previous_angle = step.angle
+        said.append(Announcement(offset, f"step_{index + 1}", text, step=index + 1,
+                                 angle=step.angle))
+        said += [Announcement(offset + cue.at_s, f"step_{index + 1}_cue_{j + 1}", cue.text)
+                 for j, cue in enumerate(step.cues)]
+        offset += step.duration_s
+    total = program.hold_s
+    countdown_from = min(countdown_s, int(total))
+    k = 1
+    while (at := k * program.announce_every_s) < total - countdown_from:
+        if at not in step_starts:
+            said.append(Announcement(at, "remaining", prompts.remaining_text(total - at),
+                                     instruction=False))
+        k += 1
+    said += [Announcement(total - left, "countdown", prompts.countdown_text(left),
+                          instruction=False) for left in range(countdown_from, 0, -1)]
+    return said
+
+
+def prompts_ahead(program: Program, settings: EngineSettings) -> list[tuple[str, str]]:
+    """What a session of `program` will say that is built from its numbers (the fixed
+    prompts are pre-rendered already): to render before it is needed."""
+    first = program.steps[0]
+    said = [("descend", prompts.descend_text(first.angle, program.descend_s))]
+    said += [(a.prompt_id, a.text) for a in hold_announcements(program, settings.countdown_s)]
+    said += [("pain_noted", prompts.pain_noted_text(v)) for v in range(11)]
+    said += [("confirm", prompts.confirm_text(v)) for v in range(11)]
+    return list(dict.fromkeys(said))
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     checklist: bool = True
     """Read the setup checklist and the microphone check (off with --no-checklist)."""
@@ -504,31 +561,11 @@ class Engine:
         self._schedule_hold(t0, total)
 
     def _schedule_hold(self, t0: float, total: float) -> None:
+        for a in hold_announcements(self.program, self.settings.countdown_s):
+            log = {"step": a.step, "angle": a.angle} if a.step is not None else {}
+            self._at(t0 + a.at, self._announcer(a.prompt_id, a.text,
+                                                instruction=a.instruction, **log))
         p = self.program
-        step_starts: set[float] = set()
-        offset = 0.0
-        previous_angle = p.steps[0].angle
-        for index, step in enumerate(p.steps):
-            step_starts.add(offset)
-            text = prompts.step_text(step.title, step.angle, step.duration_s, step.instruction,
-                                     angle_changed=step.angle != previous_angle)
-            previous_angle = step.angle
-            self._at(t0 + offset, self._announcer(f"step_{index + 1}", text,
-                                                  step=index + 1, angle=step.angle))
-            for j, cue in enumerate(step.cues):
-                self._at(t0 + offset + cue.at_s,
-                         self._announcer(f"step_{index + 1}_cue_{j + 1}", cue.text))
-            offset += step.duration_s
-        countdown_from = min(self.settings.countdown_s, int(total))
-        k = 1
-        while (at := k * p.announce_every_s) < total - countdown_from:
-            if at not in step_starts:
-                self._at(t0 + at, self._announcer("remaining", prompts.remaining_text(total - at),
-                                                  instruction=False))
-            k += 1
-        for left in range(countdown_from, 0, -1):
-            self._at(t0 + total - left, self._announcer(
-                "countdown", prompts.countdown_text(left), instruction=False))
         k = 1
         # A check-in needs room for its answer and one re-ask before the hold ends.
         room = 2 * self.settings.answer_timeout_s

@@ -278,12 +278,35 @@ class Store:
             else:
                 if cursor.rowcount == 0:
                     logger.warning("end of session %s: no such session", session_id)
-                return
+                damage = self._damage()
+                if damage is None:
+                    return
+                # Damaged while the session ran (a failing disk, a stray write): the whole
+                # session goes to a journal, which `recover` and the next open bring back.
+                self._fail(StoreError(f"is damaged ({damage}); run `voicecoach recover`"))
         self._journal(recording, lambda j: j.end(reason, ended_at))
         if recording.journal is not None:
             # Finished: release the journal so the next open may merge it.
             recording.journal.close()
             recording.journal = None
+
+    def _damage(self) -> str | None:
+        """SQLite's quick check of the whole file, as a session ends: None if it is sound,
+        else its first complaint. Through a connection of its own: this one's page cache
+        would still hold the pages as they were before the damage."""
+        try:
+            check = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
+                                    timeout=OPEN_BUSY_TIMEOUT_S)
+            try:
+                rows = [str(r[0]) for r in check.execute("PRAGMA quick_check")]
+            finally:
+                check.close()
+        except sqlite3.DatabaseError as e:
+            return str(e)
+        if rows == ["ok"]:
+            return None
+        return next((line.strip() for row in rows for line in row.splitlines()
+                     if line.strip() and not line.startswith("***")), "unknown problem")
 
     def _write_event(self, session_id: int, t: float, type_: str, data: dict[str, Any]) -> int:
         conn = self._usable()

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +153,25 @@ class DeviceSpeaker:
             else:
                 self._pending.append(_Request(self._generation, prompt_id, text, clip))
             self._cond.notify_all()
+
+    def render_ahead(self, said: Iterable[tuple[str, str]]) -> None:
+        """Render these prompts into the speech cache in the background, so that none has
+        to wait for the speech engine when it falls due. Fixed prompts (the urgent ones
+        among them) are pre-rendered already and never wait for this."""
+        todo = list(said)
+
+        def run() -> None:
+            for prompt_id, text in todo:
+                if self._closing:
+                    return
+                if self._clips.ready(prompt_id, text) is not None:
+                    continue
+                try:
+                    self._clips.make(prompt_id, text)  # rendered, and kept in the cache
+                except SpeechEngineError as exc:
+                    logger.info("could not render %s ahead: %s", prompt_id, exc)
+
+        threading.Thread(target=run, name="speaker-render-ahead", daemon=True).start()
 
     def cut(self) -> None:
         with self._cond:
