@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from processes import JUDGE, children_running
 from pulse import PulseServer
 from session_history import record_clean_screening, record_past_sessions
 
 PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"
-JUDGE = "voicecoach.voice.hearing.judge_worker"
 
 
 def _events(path: Path) -> list[dict]:
@@ -33,20 +33,7 @@ def _events(path: Path) -> list[dict]:
 
 
 def _judges(parent: int) -> list[int]:
-    """The session's judge processes (its children running the judge worker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and JUDGE in cmdline:
-            found.append(int(entry.name))
-    return found
+    return children_running(parent, JUDGE)
 
 
 def _wait_for(events: Path, predicate, timeout: float, proc: subprocess.Popen) -> dict:
