@@ -134,3 +134,18 @@ def test_stop_during_descend_and_checklist_also_returns():
     assert run.logs("return_started") == [(3.0, {"reason": "stop"})]
     run = drive(program, EngineSettings(), [(2.0, Heard("stop"))])
     assert run.logs("return_started") == [(2.0, {"reason": "stop"})]
+
+
+def test_after_the_session_the_pain_question_waits_thirty_seconds():
+    """Upright, stepping off the table: 30 s for the answer (10 s while inverted), then
+    the re-ask gets 30 s of its own; silence here ends the session, no alarm."""
+    program = load_program_file(PROGRAMS / "short-descend.toml")  # no check-in in its hold
+    run = drive(program, EngineSettings(checklist=False, pain_before=3))
+    windows = [t for t, data in run.logs("answer_window")
+               if data["question"] == "post_pain_ask"]
+    reasks = [t for t, text in run.says("pain_reask")]
+    assert len(windows) == 2 and len(reasks) == 1
+    assert reasks[0] - windows[0] == pytest.approx(30.0)
+    no_answer = [t for t, _ in run.logs("no_answer")]
+    assert no_answer and no_answer[0] - windows[1] == pytest.approx(30.0)
+    assert run.end.reason == "completed"

@@ -135,6 +135,10 @@ class EngineSettings:
     answer_timeout_s: float = 10.0
     """Wait for a pain rating this long before asking again; after one re-ask, no answer
     means possible distress (seconds)."""
+    after_answer_timeout_s: float = 30.0
+    """After the session, upright: wait this long for the pain rating (and for whether
+    dizziness passed) before asking again. Someone stepping off a table, ankles still in
+    the locks, needs longer than ten seconds; silence here is no distress."""
     confirm_below: float = 0.0
     """A heard number with confidence below this is read back for a yes before it is logged."""
     countdown_s: int = 10
@@ -353,6 +357,7 @@ class Engine:
         q = self._question
         assert q is not None
         timeout = (self.settings.ready_timeout_s if q.kind == "ready"
+                   else self.settings.after_answer_timeout_s if self.phase is Phase.POST_PAIN
                    else self.settings.answer_timeout_s)
         q.generation += 1
         asked, generation = q, q.generation

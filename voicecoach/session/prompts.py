@@ -41,7 +41,9 @@ FIXED_PROMPTS: dict[str, str] = {
         "Before we begin, how is your pain right now? Say a number from zero to ten."
     ),
     "checkin_ask": "Pain check. Say a number from zero to ten.",
-    "post_pain_ask": "You are upright. How is your pain now? Say a number from zero to ten.",
+    "post_pain_ask": (
+        "You are upright. How is your pain now? Say a number from zero to ten, "
+        "or press a number key. Take your time."),
     "pain_reask": "I did not get a number. Please say a number from zero to ten.",
     "not_understood": "Sorry, I did not understand.",
     "key_fallback": "Please press the number on the keyboard, or say it once more.",

@@ -1,0 +1,107 @@
+"""Does the coach take its own voice for a command? Whole sessions through the file
+contract in simulated rooms, nobody speaking: every command heard is a false one.
+
+    python scripts/bench_own_voice.py [--sessions 60] [--echo-db 6] [--seed 1]
+
+Each session runs a built-in program in turn (`start --audio-in ROOM.wav --echo-ir IR.wav
+--fast --no-checklist --pain 2`): IN.wav is the faint noise of a quiet room, IR.wav a
+pyroomacoustics room (scripts/bench_room.py's), scaled so that the coach's voice reaches
+the microphone `--echo-db` over a -30 dBFS word, as loud as in bench_room's +6 dB trials.
+Nobody answers, so each session runs through its check-ins, the re-asks, the return and
+the alert for no answer: the coach's whole repertoire. Counted: `heard` events (a command
+taken: the user said nothing) and returns started for anything but the session's own
+reasons, over the seconds the coach was speaking (its --audio-out, frames over -50 dBFS).
+The same sessions run with `--no-echo-cancel` (the gate alone) as the baseline. About
+2 minutes of the coach's voice a session: 60 sessions are the issue's 2 hours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_room import WORD_RMS, float_wav, room_irs
+
+from voicecoach.protocol.program import builtin_program_names
+from voicecoach.voice.pcm import RATE, read_wav, rms, write_wav
+
+SESSION_S = 600
+"""IN.wav's length: longer than any session that nobody answers."""
+OWN_REASONS = {"no_answer", "completed"}
+"""Why a session nobody speaks in may end: anything else was heard from the coach."""
+
+
+def run(work: Path, program: str, in_wav: Path, ir_wav: Path, *more: str) -> tuple[list[dict],
+                                                                                  np.ndarray]:
+    events, out = work / "ev.jsonl", work / "out.wav"
+    events.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
+               "--program", program, "--no-checklist", "--pain", "2", "--fast",
+               "--echo-ir", str(ir_wav), "--echo-delay-ms", "20", "--events", str(events),
+               "--audio-out", str(out), "--db", str(work / "bench.db"), *more]
+    env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"session failed ({proc.returncode}): {proc.stderr.strip()}")
+    return [json.loads(line) for line in events.read_text().splitlines()], read_wav(out)
+
+
+def speaking_s(out: np.ndarray) -> float:
+    frames = out[: len(out) // 160 * 160].astype(np.float64).reshape(-1, 160)
+    return float(np.sum(np.sqrt((frames**2).mean(axis=1)) > 100) * 0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=60)
+    parser.add_argument("--echo-db", type=float, default=6.0)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    programs = builtin_program_names()
+    rng = np.random.default_rng(args.seed)
+    totals = {"canceller": [0, 0, 0.0], "gate alone": [0, 0, 0.0]}  # heard, returns, seconds
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="voicecoach-own-voice-") as tmp:
+        work = Path(tmp)
+        in_wav = work / "room.wav"
+        write_wav(in_wav, rng.normal(0, 8, SESSION_S * RATE).astype(np.int16))
+        for n in range(args.sessions):
+            program = programs[n % len(programs)]
+            speaker_ir, _ = room_irs(rng)
+            # The coach's speech is about -19.7 dBFS as played; through this room it must
+            # arrive echo_db over a word at WORD_RMS.
+            probe = np.convolve(rng.normal(0, 3400, RATE), speaker_ir)[:RATE]
+            gain = WORD_RMS * 10 ** (args.echo_db / 20) / max(rms(probe), 1e-9)
+            ir_wav = work / "ir.wav"
+            float_wav(ir_wav, speaker_ir * gain)
+            line = f"  {n + 1:3d} {program:22s}"
+            for system, more in (("canceller", ()), ("gate alone", ("--no-echo-cancel",))):
+                logged, out = run(work, program, in_wav, ir_wav, *more)
+                heard = [e["word"] for e in logged if e["type"] == "heard"]
+                returns = [e["reason"] for e in logged if e["type"] == "return_started"
+                           and e["reason"] not in OWN_REASONS]
+                seconds = speaking_s(out)
+                totals[system][0] += len(heard)
+                totals[system][1] += len(returns)
+                totals[system][2] += seconds
+                line += f" | {system}: {seconds:5.0f} s spoken, heard {heard or '-'}"
+                if returns:
+                    line += f", returns {returns}"
+            print(line, flush=True)
+    print(f"\n{args.sessions} sessions, echo {args.echo_db:+.0f} dB over a -30 dBFS word, "
+          f"{time.monotonic() - started:.0f} s")
+    print("| system | the coach's voice | commands taken from it | returns it started |")
+    print("| --- | --- | --- | --- |")
+    for system, (heard, returns, seconds) in totals.items():
+        print(f"| {system} | {seconds / 60:.0f} min | {heard} | {returns} |")
+
+
+if __name__ == "__main__":
+    main()
