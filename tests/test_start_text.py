@@ -214,3 +214,20 @@ def test_a_whisper_model_that_does_not_load_is_one_line_exit_2_and_no_session(tm
 def test_a_pain_rating_outside_0_to_10_says_the_range(given: str, shown: str):
     line = _one_line_error(invoke("start", "--text", "--pain", given))
     assert f"--pain': must be a whole number from 0 to 10, not {shown}" in line
+
+
+def test_a_typed_session_asks_to_type_and_checks_no_microphone(screened_db):
+    """Typed prompts say "type", not "say", and there is no microphone check to answer."""
+    from voicecoach.session.prompts import for_typing
+
+    assert for_typing("Microphone check. Say ready.") == "Microphone check. Type ready."
+    assert for_typing("I heard 4. Say yes, or say the number again.") == \
+        "I read 4. Type yes, or type the number again."
+    assert for_typing("I did not hear you. Please say yes or no.") == \
+        "I did not get an answer. Please type yes or no."
+    result = CliRunner().invoke(main, ["start", "--text", "--fast", "--program",
+                                       "first-session", "--db", str(screened_db)],
+                                input="ready\n" * 12 + "3\n" + "2\n" * 10)
+    assert "Microphone check" not in result.output
+    assert "Say " not in result.output and " say " not in result.output, result.output
+    assert "Type a number from zero to ten" in result.output

@@ -98,6 +98,7 @@ def run_text_session(program: Program, settings: EngineSettings, recorder: Sessi
     from voicecoach.voice.speaking import TextSpeaker
 
     clock: FakeClock | MonotonicClock = FakeClock() if fast else MonotonicClock()
+    settings = replace(settings, mic_check=False)  # no microphone to check
     speaker = TextSpeaker(console)
     display = HoldDisplay(console, clock)
     dispatch = Dispatch(clock, speaker, recorder, on_action=display)

@@ -128,6 +128,8 @@ def prompts_ahead(program: Program, settings: EngineSettings) -> list[tuple[str,
 class EngineSettings:
     checklist: bool = True
     """Read the setup checklist and the microphone check (off with --no-checklist)."""
+    mic_check: bool = True
+    """End the checklist with "Microphone check. Say ready." (not in a typed session)."""
     pain_before: int | None = None
     """Pre-session pain rating given up front (--pain); not asked again."""
     ready_timeout_s: float = 20.0
@@ -240,7 +242,8 @@ class Engine:
         if self.settings.checklist:
             self._enter(Phase.CHECKLIST)
             self._say("checklist_intro")
-            self._checklist_left = [*CHECKLIST, "mic_check"]
+            self._checklist_left = [*CHECKLIST, *(["mic_check"] if self.settings.mic_check
+                                                  else [])]
             self._next_checklist_item()
         else:
             self._after_checklist()

@@ -166,3 +166,11 @@ def summary_text(held_s: float, before: int | None, after: int | None) -> str:
     if before is not None and after is not None:
         parts.append(f"Pain was {before} before and {after} after.")
     return " ".join(parts)
+
+
+def for_typing(text: str) -> str:
+    """A prompt as a typed session shows it: "say ready" becomes "type ready", and the
+    coach that "did not hear you" did not get an answer."""
+    text = text.replace("I did not hear you.", "I did not get an answer.")
+    text = text.replace("I heard ", "I read ")
+    return text.replace("Say ", "Type ").replace(" say ", " type ")

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from voicecoach.runtime.ports import Playing
+from voicecoach.session.prompts import for_typing
 
 
 class TextSpeaker:
@@ -15,7 +16,7 @@ class TextSpeaker:
 
     def say(self, prompt_id: str, text: str, *, urgent: bool = False) -> None:
         style = "bold red" if urgent else "bold cyan"
-        self._console.print(f"[{style}]coach:[/] {escape(text)}")
+        self._console.print(f"[{style}]coach:[/] {escape(for_typing(text))}")
 
     def cut(self) -> None:
         """Printed words cannot be taken back; nothing to cut."""
