@@ -183,3 +183,32 @@ def test_export_refuses_an_unwritable_path_in_one_line(nasty_db: Path, tmp_path:
                                        str(tmp_path / "no" / "such" / "dir.csv")])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["export", "--format", "json"], ["report"]])
+def test_an_existing_file_is_replaced_only_with_force(tmp_path: Path, command: list[str]) -> None:
+    db = tmp_path / "v.db"
+    write_twelve_weeks(db)
+    out = tmp_path / ("out.json" if command[0] == "export" else "out.html")
+    out.write_text("keep me")
+    runner = CliRunner()
+    refused = runner.invoke(main, [*command, "--db", str(db), "--out", str(out)])
+    assert refused.exit_code == 2 and "add --force" in refused.output, refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    assert out.read_text() == "keep me"
+    replaced = runner.invoke(main, [*command, "--db", str(db), "--out", str(out), "--force"])
+    assert replaced.exit_code == 0, replaced.output
+    assert out.read_text() != "keep me"
+
+
+def test_a_rating_given_with_the_pain_option_reads_as_words_in_the_csv(tmp_path: Path,
+                                                                      seasoned_db: Path) -> None:
+    """Not "'--pain": a transcript starting with a dash was kept as text with a quote."""
+    result = CliRunner().invoke(main, ["start", "--text", "--fast", "--pain", "3",
+                                       "--no-checklist", "--db", str(seasoned_db)],
+                                input="2\n" * 30)
+    assert result.exit_code in (0, 1), result.output
+    rows = list(csv.DictReader(io.StringIO(
+        CliRunner().invoke(main, ["export", "--db", str(seasoned_db)]).output)))
+    transcripts = {row.get("transcript") for row in rows if row.get("record") == "pain"}
+    assert "given with --pain" in transcripts, transcripts

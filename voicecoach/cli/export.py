@@ -22,7 +22,9 @@ from voicecoach.progress.history import History
               default=None, help="File to write (default, or '-': standard output).")
 @click.option("--patient", metavar="REFERENCE", default=DEFAULT_PATIENT, show_default=True,
               help="With --format fhir: the Patient reference every Observation points to.")
-def export(db_path: Path | None, format_: str, out: Path | None, patient: str) -> None:
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+def export(db_path: Path | None, format_: str, out: Path | None, patient: str,
+           force: bool) -> None:
     """Export sessions, pain ratings and daily tracking for your records or your clinician.
 
     \b
@@ -42,7 +44,7 @@ def export(db_path: Path | None, format_: str, out: Path | None, patient: str) -
     """
     to_stdout = out is None or str(out) == "-"
     if out is not None and not to_stdout:
-        check_out_path(out)
+        check_out_path(out, force=force)
     path = resolve_db_path(db_path)
     if not path.exists() and path.parent.is_dir():
         # Nothing recorded yet: an empty export, rather than creating an empty database.

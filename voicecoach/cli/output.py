@@ -16,8 +16,11 @@ class OutputProblem(click.ClickException):
     exit_code = 2
 
 
-def check_out_path(out: Path, suffixes: tuple[str, ...] | None = None) -> None:
-    """Refuse, before any work, an output path that cannot be written."""
+def check_out_path(out: Path, suffixes: tuple[str, ...] | None = None, *,
+                   force: bool = False) -> None:
+    """Refuse, before any work, an output path that cannot be written, or one that holds a
+    file already (unless `force`: a report or an export is never overwritten by surprise,
+    as a backup never is)."""
     if suffixes is not None and out.suffix.lower() not in suffixes:
         raise click.BadParameter(
             f"{out.name!r} must end in {' or '.join(suffixes)}", param_hint="--out")
@@ -26,6 +29,8 @@ def check_out_path(out: Path, suffixes: tuple[str, ...] | None = None) -> None:
         raise OutputProblem(f"cannot write {out}: directory {parent} does not exist")
     if out.is_dir():
         raise OutputProblem(f"cannot write {out}: it is a directory")
+    if out.exists() and not force:
+        raise OutputProblem(f"{out} exists already: add --force to replace it")
 
 
 def write_file(out: Path, content: str | bytes) -> None:

@@ -24,7 +24,8 @@ SUFFIXES = (".png", ".html", ".htm")
                    " and tables, nothing else needed to open it). Default: a summary here.")
 @click.option("-w", "--weeks", type=WholeNumber(1), default=None, metavar="N",
               help="Show only the last N weeks (default: everything).")
-def report(db_path: Path | None, out: Path | None, weeks: int | None) -> None:
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
+def report(db_path: Path | None, out: Path | None, weeks: int | None, force: bool) -> None:
     """Show progress: pain before and after each session, minutes inverted per
     week, the daily measures, and the three success markers.
 
@@ -45,7 +46,7 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None) -> None:
       voicecoach report --out progress.html    # to send to your clinician
     """
     if out is not None:
-        check_out_path(out, SUFFIXES)
+        check_out_path(out, SUFFIXES, force=force)
     path = resolve_db_path(db_path)
     if not path.exists() and path.parent.is_dir():
         history = History(sessions=[], daily=[])  # nothing recorded: no database to create

@@ -547,7 +547,7 @@ class Engine:
             self._ask("pain", "pre_pain_ask", pain_phase="before")
         else:
             self._log("pain", value=self.pain_before, phase="before", confidence=1.0,
-                      transcript="--pain")
+                      transcript="given with --pain")
             self._begin_descend()
 
     # ---- descend and hold ---------------------------------------------------------
