@@ -11,10 +11,13 @@ HOME_ENV = "VOICECOACH_HOME"
 """Set to a folder to keep the database, config and caches there (tests use a temp dir)."""
 
 
-def data_dir() -> Path:
+def data_dir(create: bool = True) -> Path:
+    """The database, the session log and the recovery journals; made if missing unless
+    `create` is False."""
     override = os.environ.get(HOME_ENV)
     path = Path(override) if override else Path(platformdirs.user_data_dir("voicecoach"))
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -29,13 +32,15 @@ def config_dir(create: bool = True) -> Path:
     return path
 
 
-def cache_dir() -> Path:
+def cache_dir(create: bool = True) -> Path:
+    """Rendered speech; made if missing unless `create` is False."""
     override = os.environ.get(HOME_ENV)
     path = Path(override) / "cache" if override else Path(
         platformdirs.user_cache_dir("voicecoach"))
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def default_db_path() -> Path:
-    return data_dir() / "voicecoach.db"
+def default_db_path(create: bool = True) -> Path:
+    return data_dir(create) / "voicecoach.db"

@@ -81,6 +81,8 @@ def _register() -> None:
     main.add_command(doctor.doctor)
     from voicecoach.cli import recover
     main.add_command(recover.recover)
+    from voicecoach.cli import paths
+    main.add_command(paths.paths_command)
     from voicecoach.cli import eval as eval_cli
     from voicecoach.cli import listen
     main.add_command(listen.listen)
