@@ -10,9 +10,8 @@ the microphone `--echo-db` over a -30 dBFS word, as loud as in bench_room's +6 d
 Nobody answers, so each session runs through its check-ins, the re-asks, the return and
 the alert for no answer: the coach's whole repertoire. Counted: `heard` events (a command
 taken: the user said nothing) and returns started for anything but the session's own
-reasons, over the seconds the coach was speaking (its --audio-out, frames over -50 dBFS).
-The same sessions run with `--no-echo-cancel` (the gate alone) as the baseline. About
-2 minutes of the coach's voice a session: 60 sessions are the issue's 2 hours.
+reasons, over the seconds of prompts the coach said (their rendered lengths).
+The same sessions run with `--no-echo-cancel` (the gate alone) as the baseline.
 """
 
 from __future__ import annotations
@@ -30,32 +29,44 @@ import numpy as np
 from bench_room import WORD_RMS, float_wav, room_irs
 
 from voicecoach.protocol.program import builtin_program_names
-from voicecoach.voice.pcm import RATE, read_wav, rms, write_wav
+from voicecoach.voice.pcm import RATE, rms, write_wav
+from voicecoach.voice.speaking import PromptLibrary
+from voicecoach.voice.speaking.render import Renderer
 
-SESSION_S = 600
-"""IN.wav's length: longer than any session that nobody answers."""
+SESSION_S = 240
+"""IN.wav's length: enough for a session nobody answers to reach its return and the
+alert for no answer; the session ends when the input does (nobody can say "upright")."""
 OWN_REASONS = {"no_answer", "completed"}
 """Why a session nobody speaks in may end: anything else was heard from the coach."""
 
 
-def run(work: Path, program: str, in_wav: Path, ir_wav: Path, *more: str) -> tuple[list[dict],
-                                                                                  np.ndarray]:
-    events, out = work / "ev.jsonl", work / "out.wav"
+def run(work: Path, program: str, in_wav: Path, ir_wav: Path, *more: str) -> list[dict]:
+    events = work / "ev.jsonl"
     events.unlink(missing_ok=True)
     command = [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
                "--program", program, "--no-checklist", "--pain", "2", "--fast",
                "--echo-ir", str(ir_wav), "--echo-delay-ms", "20", "--events", str(events),
-               "--audio-out", str(out), "--db", str(work / "bench.db"), *more]
+               "--db", str(work / "bench.db"), *more]
     env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"session failed ({proc.returncode}): {proc.stderr.strip()}")
-    return [json.loads(line) for line in events.read_text().splitlines()], read_wav(out)
+    return [json.loads(line) for line in events.read_text().splitlines()]
 
 
-def speaking_s(out: np.ndarray) -> float:
-    frames = out[: len(out) // 160 * 160].astype(np.float64).reshape(-1, 160)
-    return float(np.sum(np.sqrt((frames**2).mean(axis=1)) > 100) * 0.01)
+def prompt_seconds(logged: list[dict], home: Path) -> float:
+    """How long the prompts the session said last, as rendered (a cut one counted whole;
+    the alert's siren not at all): the coach's voice the microphone heard."""
+    library = PromptLibrary()
+    renderer = Renderer(cache_dir=home / "cache" / "speech")
+    total = 0.0
+    for e in logged:
+        if e["type"] == "prompt":
+            clip = library.lookup(e["id"], e["text"])
+            if clip is None:
+                clip = renderer.cached(e["text"])
+            total += 0 if clip is None else len(clip) / RATE
+    return total
 
 
 def main() -> None:
@@ -83,15 +94,15 @@ def main() -> None:
             float_wav(ir_wav, speaker_ir * gain)
             line = f"  {n + 1:3d} {program:22s}"
             for system, more in (("canceller", ()), ("gate alone", ("--no-echo-cancel",))):
-                logged, out = run(work, program, in_wav, ir_wav, *more)
+                logged = run(work, program, in_wav, ir_wav, *more)
                 heard = [e["word"] for e in logged if e["type"] == "heard"]
                 returns = [e["reason"] for e in logged if e["type"] == "return_started"
                            and e["reason"] not in OWN_REASONS]
-                seconds = speaking_s(out)
+                seconds = prompt_seconds(logged, work / "home")
                 totals[system][0] += len(heard)
                 totals[system][1] += len(returns)
                 totals[system][2] += seconds
-                line += f" | {system}: {seconds:5.0f} s spoken, heard {heard or '-'}"
+                line += f" | {system}: {seconds:4.0f} s of prompts, heard {heard or '-'}"
                 if returns:
                     line += f", returns {returns}"
             print(line, flush=True)
