@@ -9,7 +9,6 @@ during the hold, in silence.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,30 +20,14 @@ import pytest
 
 from processes import JUDGE, children_running
 from pulse import PulseServer
+from session_events import wait_for_event
 from session_history import record_clean_screening, record_past_sessions
 
 PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"
 
 
-def _events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def _judges(parent: int) -> list[int]:
     return children_running(parent, JUDGE)
-
-
-def _wait_for(events: Path, predicate, timeout: float, proc: subprocess.Popen) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in _events(events):
-            if predicate(event):
-                return event
-        assert proc.poll() is None, f"the session ended ({proc.returncode})"
-        time.sleep(0.02)
-    raise AssertionError(f"timed out; events: {[e['type'] for e in _events(events)]}")
 
 
 @pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "stopped"])
@@ -60,19 +43,19 @@ def test_a_lost_judge_is_found_in_silence_and_the_user_brought_up(
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env={**os.environ, **fresh_pulse.client_env()})
     try:
-        _wait_for(events, lambda e: e["type"] == "hold_started", 40, proc)
+        wait_for_event(events, lambda e: e["type"] == "hold_started", 40, proc)
         time.sleep(1.0)
         judges = _judges(proc.pid)
         assert len(judges) == 1, judges
         os.kill(judges[0], fault)
         faulted = time.monotonic()
-        lost = _wait_for(events, lambda e: e["type"] == "device_lost", 10, proc)
+        lost = wait_for_event(events, lambda e: e["type"] == "device_lost", 10, proc)
         found_s = time.monotonic() - faulted
         print(f"judge {fault.name}: found after {found_s:.2f} s")
         assert lost["device"] == "recogniser"
-        started = _wait_for(events, lambda e: e["type"] == "return_started", 5, proc)
+        started = wait_for_event(events, lambda e: e["type"] == "return_started", 5, proc)
         assert started["reason"] == "device_lost"
-        _wait_for(events, lambda e: e["type"] == "prompt" and e["id"] == "return_recogniser",
+        wait_for_event(events, lambda e: e["type"] == "prompt" and e["id"] == "return_recogniser",
                   5, proc)
         # Found by the heartbeat (every 0.5 s, 1 s to answer), not when the user next
         # speaks: nobody speaks here. The 2 s target is measured, not timed here; this

@@ -6,7 +6,6 @@ virtual microphone (fed recorded human speech) and a virtual speaker (recorded).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import numpy as np
 
 from audio_match import HostWatch, similarity
 from pulse import PulseServer, Recording, window_rms
+from session_events import read_events, wait_for_event
 from session_history import record_clean_screening, record_past_sessions
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import RATE, read_wav
@@ -39,12 +39,6 @@ def _clip(path: Path) -> np.ndarray:
     return read_wav(matches[0])
 
 
-def _events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 # The real CLI, with its debug log (the echo gate's decisions among it) in a file that a
 # failure message can show.
 LOGGED_CLI = ("import logging, sys; logging.basicConfig(filename=sys.argv.pop(1), "
@@ -58,17 +52,8 @@ def _log_tail(log: Path) -> str:
 
 
 def _wait_for(path: Path, predicate, timeout: float, proc: subprocess.Popen) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in _events(path):
-            if predicate(event):
-                return event
-        if proc.poll() is not None:
-            raise AssertionError(f"session exited early ({proc.returncode}): "
-                                 f"{proc.stderr.read().decode() if proc.stderr else ''}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; events so far: {[e['type'] for e in _events(path)]}\n"
-                         f"{_log_tail(path.with_suffix('.log'))}")
+    return wait_for_event(path, predicate, timeout, proc,
+                          explain=lambda: _log_tail(path.with_suffix(".log")))
 
 
 def _start_session(pulse: PulseServer, tmp_path: Path, program: Path
@@ -132,7 +117,7 @@ def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
                 proc.kill()
             audio, _ = recording.stop()
 
-    logged = _events(events)
+    logged = read_events(events)
     heard = [e for e in logged if e["type"] == "heard"]
     assert heard[0]["word"] == "stop"
     assert _pains(logged) == [("before", 3), ("after", 2)], _timeline(logged)
@@ -199,7 +184,7 @@ def test_stop_said_over_a_prompt_is_heard_through_the_speakers_echo(
                 proc.kill()
             audio, _ = recording.stop()
 
-    logged = _events(events)
+    logged = read_events(events)
     assert [e["word"] for e in logged if e["type"] == "heard"][:1] == ["stop"], \
         _timeline(logged)
     assert _pains(logged) == [("before", 3), ("after", 2)], _timeline(logged)
