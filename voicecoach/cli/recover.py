@@ -27,8 +27,8 @@ def recover(db_path: Path | None, json_: bool) -> None:
     every readable row into a new database, keeps the damaged file beside it
     (voicecoach-damaged-<time>.db), puts the new one in its place and merges
     any session logs that were waiting for it. Run it when a command says the
-    database is damaged; a sound database is left alone. Rows that cannot be
-    read are counted, never guessed.
+    database is damaged, and no session is running; a sound database is left
+    alone. Rows that cannot be read are counted, never guessed.
 
     \b
     Examples:
