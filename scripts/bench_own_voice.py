@@ -17,16 +17,12 @@ The same sessions run with `--no-echo-cancel` (the gate alone) as the baseline.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from bench_room import WORD_RMS, float_wav, room_irs
+from bench_room import WORD_RMS, float_wav, room_irs, run_session
 
 from voicecoach.protocol.program import builtin_program_names
 from voicecoach.voice.pcm import RATE, rms, write_wav
@@ -38,20 +34,6 @@ SESSION_S = 240
 alert for no answer; the session ends when the input does (nobody can say "upright")."""
 OWN_REASONS = {"no_answer", "completed"}
 """Why a session nobody speaks in may end: anything else was heard from the coach."""
-
-
-def run(work: Path, program: str, in_wav: Path, ir_wav: Path, *more: str) -> list[dict]:
-    events = work / "ev.jsonl"
-    events.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "voicecoach", "start", "--audio-in", str(in_wav),
-               "--program", program, "--no-checklist", "--pain", "2", "--fast",
-               "--echo-ir", str(ir_wav), "--echo-delay-ms", "20", "--events", str(events),
-               "--db", str(work / "bench.db"), *more]
-    env = {**os.environ, "VOICECOACH_HOME": str(work / "home")}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(f"session failed ({proc.returncode}): {proc.stderr.strip()}")
-    return [json.loads(line) for line in events.read_text().splitlines()]
 
 
 def prompt_seconds(logged: list[dict], home: Path) -> float:
@@ -94,7 +76,7 @@ def main() -> None:
             float_wav(ir_wav, speaker_ir * gain)
             line = f"  {n + 1:3d} {program:22s}"
             for system, more in (("canceller", ()), ("gate alone", ("--no-echo-cancel",))):
-                logged = run(work, program, in_wav, ir_wav, *more)
+                logged = run_session(work, in_wav, ir_wav, "--program", program, *more)
                 heard = [e["word"] for e in logged if e["type"] == "heard"]
                 returns = [e["reason"] for e in logged if e["type"] == "return_started"
                            and e["reason"] not in OWN_REASONS]

@@ -19,7 +19,6 @@ The live-session soak of hours the issue asks for is not part of this script yet
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import signal
@@ -35,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from session_events import read_events  # noqa: E402
 from voicecoach.store import Store  # noqa: E402
 from voicecoach.voice.pcm import RATE, read_wav, write_wav  # noqa: E402
 from voicecoach.voice.speaking.render import Renderer, SpeechEngineError  # noqa: E402
@@ -117,8 +117,7 @@ def bench_kills(n: int, work: Path) -> None:
             time.sleep(rng.uniform(1.0, 6.0))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            in_file = [json.loads(line) for line in events.read_text().splitlines()
-                       if line.strip().endswith("}")] if events.exists() else []
+            in_file = read_events(events)
             os.environ["VOICECOACH_HOME"] = str(home)  # the same journal folder
             try:
                 with Store.open(db) as store:
@@ -180,9 +179,7 @@ def bench_judge_kills(n: int, work: Path) -> None:
 def wait_for(events: Path, kind: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if events.exists() and any(json.loads(line)["type"] == kind
-                                   for line in events.read_text().splitlines()
-                                   if line.strip().endswith("}")):
+        if any(e["type"] == kind for e in read_events(events)):
             return True
         time.sleep(0.02)
     return False

@@ -1,5 +1,5 @@
-"""Reading a running session's --events file, for tests that drive `voicecoach start` as
-a subprocess and act on what it logs."""
+"""Reading a running session's --events file, for tests (and scripts/bench_soak.py) that
+drive `voicecoach start` as a subprocess and act on what it logs."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from pathlib import Path
 
 
 def read_events(path: Path) -> list[dict]:
-    """The events logged so far (none before the file exists)."""
+    """The events logged so far (none before the file exists). Read while the session
+    writes (or after it was killed), the last line may be half written: it is left out."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text().splitlines()
+            if line.strip().endswith("}")]
 
 
 def wait_for_event(path: Path, predicate: Callable[[dict], bool], timeout: float,

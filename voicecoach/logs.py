@@ -42,8 +42,9 @@ def quiet_terminal() -> None:
     package.addHandler(terminal)
 
 
-def log_path() -> Path:
-    return paths.data_dir() / LOG_NAME
+def log_path(create: bool = True) -> Path:
+    """The session log; its folder made if missing unless `create` is False."""
+    return paths.data_dir(create) / LOG_NAME
 
 
 def log_to_file() -> Path | None:

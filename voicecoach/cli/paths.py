@@ -9,7 +9,9 @@ import click
 
 from voicecoach import paths
 from voicecoach.cli.common import json_option
-from voicecoach.logs import LOG_NAME
+from voicecoach.logs import log_path
+from voicecoach.protocol.validate import user_programs_dir
+from voicecoach.store.store import JOURNAL_FOLDER
 
 
 @click.command("paths")
@@ -24,13 +26,12 @@ def paths_command(json_: bool) -> None:
       voicecoach paths
       voicecoach paths --json
     """
-    data = paths.data_dir(create=False)
     where = {
         "database": os.environ.get("VOICECOACH_DB") or str(paths.default_db_path(create=False)),
-        "programs": str(paths.config_dir(create=False) / "programs"),
+        "programs": str(user_programs_dir()),
         "speech cache": str(paths.cache_dir(create=False) / "speech"),
-        "session log": str(data / LOG_NAME),
-        "recovery journals": str(data / "recovery"),
+        "session log": str(log_path(create=False)),
+        "recovery journals": str(paths.data_dir(create=False) / JOURNAL_FOLDER),
     }
     if json_:
         click.echo(json.dumps({k.replace(" ", "_"): v for k, v in where.items()}, indent=2))

@@ -91,11 +91,15 @@ def _status_for(reason: str) -> str:
     return "completed" if reason == "completed" else "ended_early"
 
 
+JOURNAL_FOLDER = "recovery"
+"""The recovery journals' folder in the data folder."""
+
+
 def default_journal_dir(db_path: Path) -> Path:
     from voicecoach.paths import data_dir
 
     try:
-        return data_dir() / "recovery"
+        return data_dir() / JOURNAL_FOLDER
     except OSError:
         return db_path.parent / "voicecoach-recovery"
 
@@ -294,19 +298,14 @@ class Store:
         """SQLite's quick check of the whole file, as a session ends: None if it is sound,
         else its first complaint. Through a connection of its own: this one's page cache
         would still hold the pages as they were before the damage."""
+        from voicecoach.store.connection import read_only  # it builds on this module
+
         try:
-            check = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
-                                    timeout=OPEN_BUSY_TIMEOUT_S)
-            try:
-                rows = [str(r[0]) for r in check.execute("PRAGMA quick_check")]
-            finally:
-                check.close()
+            with read_only(self.path, OPEN_BUSY_TIMEOUT_S) as check:
+                problems = _quick_check_problems(check)
         except sqlite3.DatabaseError as e:
             return str(e)
-        if rows == ["ok"]:
-            return None
-        return next((line.strip() for row in rows for line in row.splitlines()
-                     if line.strip() and not line.startswith("***")), "unknown problem")
+        return problems[0] if problems else None
 
     def _write_event(self, session_id: int, t: float, type_: str, data: dict[str, Any]) -> int:
         conn = self._usable()
@@ -720,12 +719,19 @@ def _configure(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
-def _check_health(conn: sqlite3.Connection, path: Path) -> None:
+def _quick_check_problems(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's quick check: nothing if the file is sound, else each problem it names."""
     rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
-    if rows != ["ok"]:
-        # One row may hold several lines, headed by "*** in database main ***".
-        problems = [line.strip() for row in rows for line in row.splitlines()
-                    if line.strip() and not line.startswith("***")] or ["unknown problem"]
+    if rows == ["ok"]:
+        return []
+    # One row may hold several lines, headed by "*** in database main ***".
+    return [line.strip() for row in rows for line in row.splitlines()
+            if line.strip() and not line.startswith("***")] or ["unknown problem"]
+
+
+def _check_health(conn: sqlite3.Connection, path: Path) -> None:
+    problems = _quick_check_problems(conn)
+    if problems:
         more = f", and {len(problems) - 1} more problems" if len(problems) > 1 else ""
         raise StoreError(f"database {path} is damaged ({problems[0]}{more});"
                          " move it aside or restore a backup")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicecoach.voice.pcm import RATE
+from voicecoach.voice.pcm import RATE, dbfs
 
 FULL_SCALE = 32767.0
 MAX_LEAD_S = 0.05
@@ -26,8 +26,9 @@ lags is an echo: noise alone gives about 6, a voice in the room 8-16, an echo 30
 under the room's noise still over 100 (simulated rooms of tests/data/rooms)."""
 
 
-def dbfs(rms: float) -> float:
-    return 20 * math.log10(max(rms, 1e-3) / FULL_SCALE)
+def _level(rms: float) -> float:
+    """dBFS, with digital silence at -150 rather than minus infinity (JSON has none)."""
+    return dbfs(max(rms, 1e-3))
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ def measure(played: np.ndarray, heard: np.ndarray) -> EchoPath:
     during = float(np.mean(y[start:end] ** 2)) if end > start else 0.0
     echo = math.sqrt(max(during - noise**2, 0.0))
     return EchoPath(found=clear >= CLEAR_PEAK and agree and echo > noise / 4,
-                    delay_ms=1000 * delay / RATE, echo_dbfs=dbfs(echo),
-                    noise_dbfs=dbfs(noise),
+                    delay_ms=1000 * delay / RATE, echo_dbfs=_level(echo),
+                    noise_dbfs=_level(noise),
                     clipped=bool(np.max(np.abs(y[start:end]), initial=0) >= FULL_SCALE))
 
 

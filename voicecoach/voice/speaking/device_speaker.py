@@ -164,10 +164,9 @@ class DeviceSpeaker:
             for prompt_id, text in todo:
                 if self._closing:
                     return
-                if self._clips.ready(prompt_id, text) is not None:
-                    continue
                 try:
-                    self._clips.make(prompt_id, text)  # rendered, and kept in the cache
+                    # Rendered and kept in the cache (returned at once if it is there).
+                    self._clips.make(prompt_id, text)
                 except SpeechEngineError as exc:
                     logger.info("could not render %s ahead: %s", prompt_id, exc)
 

@@ -21,15 +21,20 @@ FADE_S = 0.008
 """Ramp at each end of a note, so notes start and stop without a click."""
 
 
+def _faded(length: int) -> np.ndarray:
+    """An envelope of `length` samples, FADE_S up and down at its ends."""
+    envelope = np.ones(length)
+    ramp = int(FADE_S * RATE)
+    envelope[:ramp] = np.linspace(0, 1, ramp)
+    envelope[-ramp:] = np.linspace(1, 0, ramp)
+    return envelope
+
+
 def _note(freq: float, seconds: float, level: float) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
     # A touch of the octave makes small laptop speakers carry the note better.
     wave = np.sin(2 * np.pi * freq * t) + 0.25 * np.sin(4 * np.pi * freq * t)
-    envelope = np.ones_like(t)
-    ramp = int(FADE_S * RATE)
-    envelope[:ramp] = np.linspace(0, 1, ramp)
-    envelope[-ramp:] = np.linspace(1, 0, ramp)
-    return wave / 1.25 * envelope * level * 32767
+    return wave / 1.25 * _faded(len(t)) * level * 32767
 
 
 def _gap(seconds: float) -> np.ndarray:
@@ -47,11 +52,7 @@ def _sweep(seconds: float = 1.2, low: float = 200.0, high: float = 6000.0) -> np
     t = np.arange(int(seconds * RATE)) / RATE
     growth = math.log(high / low)
     phase = 2 * np.pi * low * seconds / growth * (np.exp(t / seconds * growth) - 1)
-    envelope = np.ones_like(t)
-    ramp = int(FADE_S * RATE)
-    envelope[:ramp] = np.linspace(0, 1, ramp)
-    envelope[-ramp:] = np.linspace(1, 0, ramp)
-    return np.sin(phase) * envelope * SWEEP_RMS * math.sqrt(2)
+    return np.sin(phase) * _faded(len(t)) * SWEEP_RMS * math.sqrt(2)
 
 
 @cache
