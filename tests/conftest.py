@@ -18,6 +18,10 @@ def _voicecoach_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "voicecoach-home"
     monkeypatch.setenv("VOICECOACH_HOME", str(home))
     monkeypatch.delenv("VOICECOACH_DB", raising=False)
+    from voicecoach.config import KEYS  # a user's own settings must not steer a test
+
+    for key in KEYS.values():
+        monkeypatch.delenv(key.env_var, raising=False)
     return home
 
 

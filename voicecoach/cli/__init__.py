@@ -44,7 +44,8 @@ class OneLineErrors(click.Group):
 
 @click.group(cls=OneLineErrors, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="voicecoach")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """A hands-free voice coach for inversion-table sessions.
 
     It speaks every step of the session, times the holds, asks for your pain
@@ -55,7 +56,19 @@ def main() -> None:
     Start a session:          voicecoach start
     Without a microphone:     voicecoach start --text
     See past sessions:        voicecoach history
+    Settings for every run:   voicecoach config show
     """
+    from voicecoach.cli.settings import defaults_for
+
+    # The config file's values become the subcommand's defaults: click puts them below
+    # the option and its env var, so every key has the same order.
+    command = ctx.invoked_subcommand
+    defaults = defaults_for(command)
+    if command and defaults:
+        given = dict(ctx.default_map or {})
+        # A default_map passed in by a caller (a test, a script) wins over the file.
+        given[command] = {**defaults, **given.get(command, {})}
+        ctx.default_map = given
 
 
 def _register() -> None:
@@ -83,6 +96,8 @@ def _register() -> None:
     main.add_command(recover.recover)
     from voicecoach.cli import paths
     main.add_command(paths.paths_command)
+    from voicecoach.cli import config
+    main.add_command(config.config_command)
     from voicecoach.cli import eval as eval_cli
     from voicecoach.cli import listen
     main.add_command(listen.listen)

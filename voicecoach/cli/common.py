@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from voicecoach.cli.settings import setting_option
+
 if TYPE_CHECKING:
     from voicecoach.runtime.pipelines import RoomEcho
     from voicecoach.voice.audio_in import FileSource
@@ -58,15 +60,15 @@ class HearingProblem(click.ClickException):
 
 
 def whisper_model_option(f: F) -> F:
-    """`--whisper-model DIR`: a larger Whisper model for pain numbers and yes/no."""
-    return click.option(
-        "--whisper-model", type=click.Path(file_okay=False, path_type=Path),
-        envvar="VOICECOACH_WHISPER_MODEL", default=None,
+    """`--whisper-model DIR`: a larger Whisper model for pain numbers and yes/no (env
+    VOICECOACH_WHISPER_MODEL, config key whisper_model)."""
+    return setting_option(
+        "whisper_model", "--whisper-model", type=click.Path(file_okay=False, path_type=Path),
+        default=None, metavar="DIR",
         help="A larger Whisper model in CTranslate2 form (a folder with model.bin and "
              "vocabulary.txt; base.en, small.en, as faster-whisper uses) to read pain "
              "numbers and yes/no answers: it hears them better and reads slower. 'stop' "
-             "is always read by the bundled tiny.en, which the stop rule was fitted on. "
-             "Env VOICECOACH_WHISPER_MODEL.",
+             "is always read by the bundled tiny.en, which the stop rule was fitted on.",
     )(f)
 
 

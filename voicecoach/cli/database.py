@@ -18,8 +18,19 @@ class DatabaseProblem(click.ClickException):
     exit_code = 2
 
 
-def resolve_db_path(db_path: Path | None) -> Path:
-    return db_path if db_path is not None else default_db_path()
+def resolve_db_path(db_path: Path | None, *, create: bool = True) -> Path:
+    """`--db`, else the default database; `create` makes the data folder for it."""
+    return db_path if db_path is not None else default_db_path(create)
+
+
+def nothing_recorded_at(db_path: Path | None) -> Path | None:
+    """Where the database would be, when there is none yet: a command that only reads
+    says so rather than create one (or the data folder). None when there is a database
+    to open, or a `--db` in a folder that does not exist, for open_store to refuse."""
+    path = resolve_db_path(db_path, create=False)
+    if path.exists() or (db_path is not None and not path.parent.is_dir()):
+        return None
+    return path
 
 
 def open_store(db_path: Path | None) -> Store:

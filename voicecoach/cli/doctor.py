@@ -13,6 +13,7 @@ from rich.table import Table
 
 from voicecoach import paths
 from voicecoach.cli.common import db_option, json_option
+from voicecoach.cli.settings import setting_option
 from voicecoach.voice.checkup import Check, Status, run_checks
 from voicecoach.voice.devices import (
     AudioDevice,
@@ -53,10 +54,10 @@ def _validate_devices(mic: str | int | None, speaker: str | int | None) -> None:
 
 
 @click.command()
-@click.option("--mic", "mic", metavar="NAME|INDEX", default=None,
-              help="Microphone to test (default: the system's default input).")
-@click.option("--speaker", "speaker", metavar="NAME|INDEX", default=None,
-              help="Speaker to test (default: the system's default output).")
+@setting_option("microphone", "--mic", "mic", metavar="NAME|INDEX", default=None,
+                help="Microphone to test (default: the system's default input).")
+@setting_option("speaker", "--speaker", "speaker", metavar="NAME|INDEX", default=None,
+                help="Speaker to test (default: the system's default output).")
 @click.option("--seconds", type=click.FloatRange(0.5, 30), default=2.0, show_default=True,
               help="How long to record from the microphone.")
 @click.option("--no-sound", is_flag=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from voicecoach.cli.common import db_option
-from voicecoach.cli.database import resolve_db_path, using_store
+from voicecoach.cli.database import nothing_recorded_at, using_store
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.export import ExportData, load_export, to_csv, to_json
 from voicecoach.progress.fhir import DEFAULT_PATIENT, to_fhir_json
@@ -45,8 +45,7 @@ def export(db_path: Path | None, format_: str, out: Path | None, patient: str,
     to_stdout = out is None or str(out) == "-"
     if out is not None and not to_stdout:
         check_out_path(out, force=force)
-    path = resolve_db_path(db_path)
-    if not path.exists() and path.parent.is_dir():
+    if nothing_recorded_at(db_path) is not None:
         # Nothing recorded yet: an empty export, rather than creating an empty database.
         data = ExportData(history=History(sessions=[], daily=[]), pain=[])
     else:

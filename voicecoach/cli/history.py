@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voicecoach.cli.common import WholeNumber, db_option, json_option
-from voicecoach.cli.database import resolve_db_path, using_store
+from voicecoach.cli.database import nothing_recorded_at, resolve_db_path, using_store
 
 
 def _date(started_at: str) -> str:
@@ -110,19 +110,19 @@ def history(db_path: Path | None, json_: bool, limit: int | None) -> None:
       voicecoach history --json > sessions.json
       voicecoach history --db ~/backup/voicecoach.db
     """
-    path = resolve_db_path(db_path)
-    if not path.exists() and path.parent.is_dir():
+    missing = nothing_recorded_at(db_path)
+    if missing is not None:
         # Nothing recorded yet: say so rather than create an empty database.
         if json_:
             click.echo("[]")
         else:
-            click.echo(f"No sessions recorded yet (no database at {path}).")
+            click.echo(f"No sessions recorded yet (no database at {missing}).")
         return
     with using_store(db_path) as store:
         sessions = store.sessions(limit=limit)
     if json_:
         click.echo(json.dumps(sessions, indent=2, ensure_ascii=False))
     elif not sessions:
-        click.echo(f"No sessions recorded yet in {path}.")
+        click.echo(f"No sessions recorded yet in {resolve_db_path(db_path, create=False)}.")
     else:
         render(sessions, Console())

@@ -35,7 +35,7 @@ def plan_command(db_path: Path | None, track: str | None, json_: bool) -> None:
       voicecoach plan --for sciatica
       voicecoach plan --json
     """
-    path = resolve_db_path(db_path)
+    path = resolve_db_path(db_path, create=False)  # only read: the folder is not made
     today = date.today()
     rows: list[dict[str, object]] = []
     cleared_on: date | None = None

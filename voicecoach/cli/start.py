@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,8 @@ from voicecoach.cli.common import (
     open_echo_ir,
     whisper_model_option,
 )
+from voicecoach.cli.settings import setting_option
+from voicecoach.config.keys import DEFAULT_RATE
 from voicecoach.logs import log_to_file
 from voicecoach.paths import default_db_path
 from voicecoach.protocol.program import DEFAULT_PROGRAM, Program, ProgramError
@@ -47,6 +50,19 @@ def _store(db_path: Path | None) -> Store:
         return Store.open(db_path or default_db_path())
     except StoreError as e:
         raise click.UsageError(str(e)) from None
+
+
+@dataclass(frozen=True)
+class Sound:
+    """The devices and the voice a session speaks and listens with (config keys or options)."""
+
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+    mic: str | None = None
+    speaker: str | None = None
+    headphones: bool = False
+    whisper_model: Path | None = None
 
 
 @click.command()
@@ -78,19 +94,34 @@ def _store(db_path: Path | None) -> Store:
 @click.option("--fast", is_flag=True,
               help="Run on a simulated clock, as fast as the machine can (with --audio-in, "
                    "or --text with scripted input).")
-@click.option("--mic", default=None, help="Microphone name (or part of it) or index.")
-@click.option("--voice", default=None, help="Speech voice (name or id); see `voicecoach doctor`.")
-@click.option("--rate", type=WholeNumber(80, 400), default=None,
-              help="Speaking rate in words per minute.")
-@click.option("--headphones", is_flag=True,
-              help="The microphone cannot hear the speaker: never ignore words the coach says.")
+@setting_option("microphone", "--mic", metavar="NAME|INDEX", default=None,
+                help="Microphone name (or part of it) or index.")
+@setting_option("speaker", "--speaker", metavar="NAME|INDEX", default=None,
+                help="Speaker name (or part of it) or index (default: the system's output).")
+@setting_option("voice", "--voice", metavar="NAME", default=None,
+                help="Speech voice (name or id); see `voicecoach doctor`.")
+@setting_option("rate", "--rate", metavar="WPM", default=None,
+                help=f"Speaking rate in words per minute (default {DEFAULT_RATE}).")
+@setting_option("volume", "--volume", metavar="SHARE", default=None,
+                help="The coach's speech as a share of full volume, 0.1 to 1 (default 1); "
+                     "alerts always sound at full volume.")
+@setting_option("headphones", "--headphones/--no-headphones", is_flag=True, default=False,
+                help="The microphone cannot hear the speaker: never ignore words the coach "
+                     "says.")
+@setting_option("checkin_interval", "--checkin-interval", metavar="SECONDS", default=None,
+                help="Ask for your pain this often during the hold, 30 to 120 s, instead of "
+                     "the program's own checkin_every_s.")
+@setting_option("answer_wait", "--answer-wait", metavar="SECONDS", default=None,
+                help="Once you are upright, wait this long for your pain rating before "
+                     "asking again, 15 to 120 s (default 30).")
 @whisper_model_option
 @db_option
 def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bool,
           audio_in: Path | None, audio_out: Path | None, events_path: Path | None,
           echo_ir: Path | None, echo_delay_ms: int, no_echo_cancel: bool, fast: bool,
-          mic: str | None, voice: str | None, rate: int | None, headphones: bool,
-          whisper_model: Path | None, db_path: Path | None) -> None:
+          mic: str | None, speaker: str | None, voice: str | None, rate: int | None,
+          volume: float | None, headphones: bool, checkin_interval: int | None,
+          answer_wait: int | None, whisper_model: Path | None, db_path: Path | None) -> None:
     """Run a guided inversion session.
 
     The coach reads the setup checklist, asks your pain from 0 to 10, guides
@@ -106,6 +137,9 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
       voicecoach start --audio-in in.wav --audio-out out.wav --events ev.jsonl --fast
       voicecoach start --audio-in in.wav --echo-ir room.wav --echo-delay-ms 40 --fast
 
+    Options marked with an env var can also be set in the config file, for every
+    session (`voicecoach config --help`); an option given here wins over both.
+
     Exit codes: 0 completed, 1 ended early for safety (still logged), 2 bad input.
     """
     if text_mode and audio_in:
@@ -119,6 +153,8 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
     if audio_out and text_mode:
         raise click.UsageError("--audio-out needs --audio-in; --text speaks nothing.")
     program = _program(program_name)
+    if checkin_interval is not None:
+        program = replace(program, checkin_every_s=float(checkin_interval))
     if voice is not None and not text_mode:
         _check_voice(voice)
     hearing = hearing_settings(whisper_model)
@@ -140,16 +176,20 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
             # table, so they are marked simulated and pass no gates.
             _gate_on_safety(store, program, checklist=not no_checklist)
         settings = EngineSettings(checklist=not no_checklist, pain_before=pain)
+        if answer_wait is not None:
+            settings = replace(settings, after_answer_timeout_s=float(answer_wait))
+        sound = Sound(voice=voice, rate=rate, volume=volume, mic=mic, speaker=speaker,
+                     headphones=headphones, whisper_model=whisper_model)
         if source is not None:
             with hearing_errors():
                 code = _run_from_audio_file(program, settings, store, source, audio_out,
-                                            events_path, fast, voice, rate, hearing, room)
+                                            events_path, fast, sound, hearing, room)
         elif text_mode:
-            code = _run_text(program, settings, store, events_path, fast)
+            code = _run_text(program, settings, store, events_path, fast, sound)
         else:
             with hearing_errors():
-                code = _run_voice(program, settings, store, events_path, mic, voice, rate,
-                                  headphones, hearing, cancel=not no_echo_cancel)
+                code = _run_voice(program, settings, store, events_path, sound, hearing,
+                                  cancel=not no_echo_cancel)
     finally:
         problem = store.failure
         store.close()
@@ -200,11 +240,20 @@ def _gate_on_safety(store: Store, program: Program, *, checklist: bool) -> None:
 
 
 def _open_session(store: Store, program: Program, settings: EngineSettings,
-                  events_path: Path | None, mode: str) -> SessionRecorder:
+                  events_path: Path | None, mode: str, sound: Sound) -> SessionRecorder:
+    # What the session ran with, whichever of option, env var, config file or default
+    # set it: a session that went wrong can be told apart from the settings.
+    ran_with = {"voice": sound.voice, "rate": sound.rate or DEFAULT_RATE,
+                "volume": sound.volume if sound.volume is not None else 1.0,
+                "microphone": sound.mic, "speaker": sound.speaker,
+                "headphones": sound.headphones,
+                "whisper_model": str(sound.whisper_model) if sound.whisper_model else None,
+                "checkin_interval": program.checkin_every_s,
+                "answer_wait": settings.after_answer_timeout_s}
     session_id = store.start_session(
         program=program.name, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         pid=os.getpid(), options={"mode": mode, "checklist": settings.checklist,
-                                  "pain": settings.pain_before},
+                                  "pain": settings.pain_before, "settings": ran_with},
         simulated=mode == "audio-file")
     return SessionRecorder(store, session_id, events_path)
 
@@ -238,36 +287,36 @@ def _finish(recorder: SessionRecorder, end: End) -> int:
 
 
 def _run_text(program: Program, settings: EngineSettings, store: Store,
-              events_path: Path | None, fast: bool) -> int:
+              events_path: Path | None, fast: bool, sound: Sound) -> int:
     from voicecoach.runtime.pipelines import run_text_session
 
     console = Console(highlight=False)
-    recorder = _open_session(store, program, settings, events_path, "text")
+    recorder = _open_session(store, program, settings, events_path, "text", sound)
     end = run_text_session(program, settings, recorder, console, sys.stdin, fast=fast)
     return _finish(recorder, end)
 
 
 def _run_from_audio_file(program: Program, settings: EngineSettings, store: Store,
                          source: FileSource, audio_out: Path | None,
-                         events_path: Path | None, fast: bool, voice: str | None,
-                         rate: int | None, hearing: HearingSettings,
-                         room: RoomEcho | None) -> int:
+                         events_path: Path | None, fast: bool, sound: Sound,
+                         hearing: HearingSettings, room: RoomEcho | None) -> int:
     from voicecoach.runtime.pipelines import run_file_session
 
     opened: list[SessionRecorder] = []
 
     def open_recorder() -> SessionRecorder:
-        opened.append(_open_session(store, program, settings, events_path, "audio-file"))
+        opened.append(_open_session(store, program, settings, events_path, "audio-file",
+                                    sound))
         return opened[0]
 
     end = run_file_session(program, settings, open_recorder, source, audio_out, fast=fast,
-                           voice=voice, rate=rate, hearing=hearing, room=room)
+                           voice=sound.voice, rate=sound.rate, volume=sound.volume,
+                           hearing=hearing, room=room)
     return _finish(opened[0], end)
 
 
 def _run_voice(program: Program, settings: EngineSettings, store: Store,
-               events_path: Path | None, mic: str | None, voice: str | None,
-               rate: int | None, headphones: bool, hearing: HearingSettings, *,
+               events_path: Path | None, sound: Sound, hearing: HearingSettings, *,
                cancel: bool) -> int:
     from voicecoach.runtime.pipelines import NoAudioDevice, run_voice_session
 
@@ -277,11 +326,13 @@ def _run_voice(program: Program, settings: EngineSettings, store: Store,
 
         def open_recorder() -> SessionRecorder:
             nonlocal recorder
-            recorder = _open_session(store, program, settings, events_path, "voice")
+            recorder = _open_session(store, program, settings, events_path, "voice", sound)
             return recorder
 
-        end = run_voice_session(program, settings, open_recorder, console, mic=mic,
-                                voice=voice, rate=rate, headphones=headphones,
+        end = run_voice_session(program, settings, open_recorder, console, mic=sound.mic,
+                                speaker_device=sound.speaker, voice=sound.voice,
+                                rate=sound.rate, volume=sound.volume,
+                                headphones=sound.headphones,
                                 hearing=hearing, echo_cancel=cancel)
     except NoAudioDevice as e:
         raise click.UsageError(f"{e} Use `voicecoach start --text` to run the session by typing.") \

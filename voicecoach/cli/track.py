@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from voicecoach.cli.common import WholeNumber, db_option, json_option
-from voicecoach.cli.database import resolve_db_path, using_store
+from voicecoach.cli.database import nothing_recorded_at, resolve_db_path, using_store
 from voicecoach.progress.tracking import (
     MAX_DOSES,
     MAX_STIFFNESS_MIN,
@@ -142,10 +142,10 @@ def _table(entries: list[DailyEntry]) -> Table:
 
 
 def _list(db_path: Path | None, json_: bool, limit: int | None) -> None:
-    path = resolve_db_path(db_path)
-    if not path.exists() and path.parent.is_dir():
+    missing = nothing_recorded_at(db_path)
+    if missing is not None:
         # Nothing recorded yet: say so rather than create an empty database.
-        click.echo("[]" if json_ else f"No days tracked yet (no database at {path}).")
+        click.echo("[]" if json_ else f"No days tracked yet (no database at {missing}).")
         return
     with using_store(db_path) as store:
         entries = daily_entries(store)
@@ -154,7 +154,7 @@ def _list(db_path: Path | None, json_: bool, limit: int | None) -> None:
     if json_:
         click.echo(json.dumps([e.as_dict() for e in entries], indent=2, ensure_ascii=False))
     elif not entries:
-        click.echo(f"No days tracked yet in {path}.")
+        click.echo(f"No days tracked yet in {resolve_db_path(db_path, create=False)}.")
     else:
         Console().print(_table(entries))
 

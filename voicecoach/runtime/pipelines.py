@@ -144,7 +144,8 @@ def _feed_scripted_lines(runner: LiveRunner, engine: Engine, stdin: IO[str]) -> 
 def run_file_session(program: Program, settings: EngineSettings,
                      open_recorder: Callable[[], SessionRecorder], source: FileSource,
                      audio_out: Path | None, *, fast: bool, voice: str | None = None,
-                     rate: int | None = None, hearing: HearingSettings | None = None,
+                     rate: int | None = None, volume: float | None = None,
+                     hearing: HearingSettings | None = None,
                      room: RoomEcho | None = None) -> End:
     """The file-driven contract: IN.wav (`source`, paced in real time unless `fast`) is
     the microphone, OUT.wav the speaker.
@@ -172,7 +173,7 @@ def run_file_session(program: Program, settings: EngineSettings,
     settings = _with_hearing(settings)
     clock: FakeClock | MonotonicClock = FakeClock() if fast else MonotonicClock()
     failures: deque[Event] = deque()
-    speaker = _timeline_speaker(clock, audio_out, voice, rate, failures)
+    speaker = _timeline_speaker(clock, audio_out, voice, rate, volume, failures)
     engine = Engine(program, clock, settings)
     dispatch = Dispatch(clock, speaker, recorder)
     try:
@@ -209,11 +210,12 @@ def _room_echo(speaker: TimelineSpeaker, room: RoomEcho, canceller: EchoCancelle
 
 
 def _timeline_speaker(clock: FakeClock | MonotonicClock, audio_out: Path | None,
-                      voice: str | None, rate: int | None,
+                      voice: str | None, rate: int | None, volume: float | None,
                       failures: deque[Event]) -> TimelineSpeaker:
     from voicecoach.voice.speaking import TimelineSpeaker
 
     return TimelineSpeaker(clock, audio_out, voice=_voice_settings(voice, rate),
+                           volume=1.0 if volume is None else volume,
                            on_failure=lambda detail: failures.append(
                                DeviceLost("speech", detail)))
 
@@ -222,7 +224,8 @@ def run_voice_session(program: Program, settings: EngineSettings,
                       open_recorder: Callable[[], SessionRecorder], console: Console, *,
                       mic: str | int | None = None, speaker_device: str | int | None = None,
                       voice: str | None = None, rate: int | None = None,
-                      headphones: bool = False, hearing: HearingSettings | None = None,
+                      volume: float | None = None, headphones: bool = False,
+                      hearing: HearingSettings | None = None,
                       echo_cancel: bool = True) -> End:
     """A live session: microphone, speaker and keyboard, all at once. Unless `headphones`,
     the microphone hears the speaker: its echo is cancelled (unless not `echo_cancel`)
@@ -249,6 +252,7 @@ def run_voice_session(program: Program, settings: EngineSettings,
         stack.callback(recogniser.close)
         try:
             speaker = DeviceSpeaker(speaker_device, clock=clock, voice=_voice_settings(voice, rate),
+                                    volume=1.0 if volume is None else volume,
                                     on_failure=lambda d: post(DeviceLost("speech", d)))
         except (DeviceNotFound, AudioUnavailable, SpeakerUnavailable) as e:
             raise NoAudioDevice(f"{e}.") from None

@@ -48,17 +48,34 @@ def alert_clip(sound: str) -> Clip:
     return Clip(f"{ALERT_PREFIX}{sound}", "", earcon(sound))
 
 
+def scaled(samples: np.ndarray, volume: float) -> np.ndarray:
+    """`samples` at `volume` (a share of full scale); the same array at full volume."""
+    if volume == 1.0:
+        return samples
+    return np.round(samples.astype(np.float32) * volume).astype(np.int16)
+
+
 class ClipMaker:
-    def __init__(self, renderer: Renderer | None, library: PromptLibrary | None) -> None:
+    """volume: the speech's share of full scale (`start --volume`). Applied here, when a
+    clip is made, rather than when rendering: the pre-rendered prompts and the speech
+    cache stay valid whatever the volume, and every part of a session (the device, the
+    echo canceller's reference, the own-voice gate) sees the clip as it sounds."""
+
+    def __init__(self, renderer: Renderer | None, library: PromptLibrary | None,
+                 volume: float = 1.0) -> None:
         self.renderer = renderer
         self.library = library
+        self.volume = volume
 
     def ready(self, prompt_id: str, text: str) -> Clip | None:
         """The clip if it needs no speech engine (pre-rendered, or cached on disk)."""
         samples = self.library.lookup(prompt_id, text) if self.library else None
         if samples is None and self.renderer is not None:
             samples = self.renderer.cached(text)
-        return None if samples is None else Clip(prompt_id, text, samples)
+        return None if samples is None else self._clip(prompt_id, text, samples)
+
+    def _clip(self, prompt_id: str, text: str, samples: np.ndarray) -> Clip:
+        return Clip(prompt_id, text, scaled(samples, self.volume))
 
     def make(self, prompt_id: str, text: str) -> Clip:
         clip = self.ready(prompt_id, text)
@@ -67,10 +84,10 @@ class ClipMaker:
         try:
             if self.renderer is None:
                 raise SpeechEngineError("no speech engine configured")
-            return Clip(prompt_id, text, self.renderer.render(text))
+            return self._clip(prompt_id, text, self.renderer.render(text))
         except SpeechEngineError as exc:
             samples = self.library.fallback(prompt_id) if self.library else None
             if samples is None:
                 raise
             logger.warning("speech engine failed (%s): playing the recorded %s", exc, prompt_id)
-            return Clip(prompt_id, text, samples)
+            return self._clip(prompt_id, text, samples)

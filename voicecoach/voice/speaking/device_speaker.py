@@ -83,6 +83,8 @@ class DeviceSpeaker:
     on_failure: called from a speaker thread when the device or the speech
     engine fails (once per failure; nothing is raised to the caller).
     voice / renderer / library: how prompts become audio (renderer overrides voice).
+    volume: the speech's share of full scale; alerts always sound at full volume, since
+    they call for help.
     rate: open the device at this rate instead of trying 16 kHz first.
     Raises DeviceNotFound or SpeakerUnavailable if the device cannot be opened.
     """
@@ -92,13 +94,14 @@ class DeviceSpeaker:
                  voice: VoiceSettings = DEFAULT_VOICE, renderer: Renderer | None = None,
                  library: PromptLibrary | None = None, pa: pyaudio.PyAudio | None = None,
                  chunk_s: float = CHUNK_S, alert_gap_s: float = ALERT_GAP_S,
-                 drain_timeout_s: float = 30.0, rate: int | None = None) -> None:
+                 drain_timeout_s: float = 30.0, rate: int | None = None,
+                 volume: float = 1.0) -> None:
         self._clock = clock or MonotonicClock()
         self._on_failure = on_failure
         self._own_renderer = renderer is None
         library = library if library is not None else PromptLibrary()
         library.preload()  # urgent prompts must not wait for the disk
-        self._clips = ClipMaker(renderer or Renderer(voice), library)
+        self._clips = ClipMaker(renderer or Renderer(voice), library, volume)
         self._own_pa = pa is None
         self._pa = pa or open_portaudio()
         try:

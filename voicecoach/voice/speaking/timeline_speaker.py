@@ -80,17 +80,19 @@ class _Segment:
 class TimelineSpeaker:
     """clock: the session clock (a FakeClock under --fast); out_path: the WAV to write,
     or None to keep the audio in memory (`audio()`). on_failure: called when a prompt
-    cannot be rendered and has no recording to fall back on."""
+    cannot be rendered and has no recording to fall back on. volume: the speech's share
+    of full scale (alerts sound at full volume)."""
 
     def __init__(self, clock: Clock, out_path: Path | None = None, *,
                  voice: VoiceSettings = DEFAULT_VOICE, renderer: Renderer | None = None,
                  library: PromptLibrary | None = None,
                  on_failure: Callable[[str], None] | None = None,
-                 alert_gap_s: float = ALERT_GAP_S, flush_every_s: float = 1.0) -> None:
+                 alert_gap_s: float = ALERT_GAP_S, flush_every_s: float = 1.0,
+                 volume: float = 1.0) -> None:
         self._clock = clock
         self._own_renderer = renderer is None
         self._clips = ClipMaker(renderer or Renderer(voice),
-                                library if library is not None else PromptLibrary())
+                                library if library is not None else PromptLibrary(), volume)
         self._on_failure = on_failure
         self._alert_gap = round(alert_gap_s * RATE)
         self._flush_every = round(flush_every_s * RATE)
