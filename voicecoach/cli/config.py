@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -123,15 +125,11 @@ def set_command(key: str, value: str) -> None:
       voicecoach config set checkin_interval 45
     """
     path = config_path()
-    try:
+    with _editing(path):
         checked = check_value(key, value)
         if key == "whisper_model":
             checked = _model_folder(str(checked))
         write_key(path, key, checked)
-    except ConfigError as e:
-        raise ConfigProblem(str(e)) from None
-    except OSError as e:
-        raise ConfigProblem(f"cannot write {path}: {e.strerror}") from None
     click.echo(f"{key} = {toml_value(checked)}  ({path})")
     _notes(path, key)
 
@@ -146,20 +144,26 @@ def unset_command(key: str) -> None:
       voicecoach config unset rate
     """
     path = config_path()
-    try:
-        present = key in read_raw(path)
-        if not present:
+    with _editing(path):
+        if key not in read_raw(path):
             if key not in KEYS:
                 raise unknown_key_error(key)
             click.echo(f"{key} is not set in {path}")
             return
         write_key(path, key, None)  # an unknown key too: removing it mends the file
+    click.echo(f"{key} removed from {path}")
+    _notes(path, key)
+
+
+@contextmanager
+def _editing(path: Path) -> Iterator[None]:
+    """A bad value, a broken file or a failed write as one line and exit 2."""
+    try:
+        yield
     except ConfigError as e:
         raise ConfigProblem(str(e)) from None
     except OSError as e:
         raise ConfigProblem(f"cannot write {path}: {e.strerror}") from None
-    click.echo(f"{key} removed from {path}")
-    _notes(path, key)
 
 
 def _model_folder(text: str) -> str:
