@@ -333,6 +333,46 @@ def test_a_wal_file_left_without_its_database_is_set_aside(db: Path) -> None:
     assert list(db.parent.glob("voicecoach.db-wal.orphan-*"))
 
 
+CHILD_LOGS_ON_REQUEST = """
+import os, sys
+from pathlib import Path
+from voicecoach.store import Store
+
+store = Store.open(Path(sys.argv[1]), journal_dir=Path(sys.argv[2]))
+sid = store.start_session(program="p", started_at="2024-05-01T08:00:00+00:00",
+                          pid=os.getpid(), options={})
+n = 0
+for line in sys.stdin:
+    for _ in range(int(line)):
+        store.log_event(sid, float(n), "heard", {"n": n})
+        n += 1
+    print(sid, n, flush=True)
+"""
+
+
+def test_a_session_whose_wal_was_deleted_survives_a_crash(db: Path, journals: Path) -> None:
+    # Deleting the -wal of an open database does not stop SQLite: it goes on writing to
+    # the deleted file, and a crash then loses every commit not yet checkpointed. The
+    # store notices the -wal is gone at its next write and the journal takes over.
+    child = subprocess.Popen([sys.executable, "-c", CHILD_LOGS_ON_REQUEST, str(db),
+                              str(journals)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write("20\n")
+    child.stdin.flush()
+    sid = int(child.stdout.readline().split()[0])
+    db.with_name(db.name + "-wal").unlink()
+    child.stdin.write("5\n")
+    child.stdin.flush()
+    assert child.stdout.readline().split() == [str(sid), "25"]
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    with _open(db, journals) as store:
+        session = store.session(sid)
+        assert session is not None and session["status"] == "interrupted"
+        assert [e["n"] for e in store.events(sid)] == list(range(25))
+
+
 # -- backups -----------------------------------------------------------------------------
 
 

@@ -28,6 +28,15 @@ class OneLine(logging.Formatter):
         return f"voicecoach: {message}"
 
 
+class SessionLogFile(logging.handlers.RotatingFileHandler):
+    """The log file, which must never be the thing that fails: a write it cannot make (a
+    full disk) is dropped, where logging's own handler would print a traceback to the
+    terminal. The terminal line for the same record is still printed, by its handler."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        pass
+
+
 def quiet_terminal() -> None:
     """Warnings and errors from voicecoach's modules reach stderr as one line each (and
     only once, however often this is called)."""
@@ -57,8 +66,7 @@ def log_to_file() -> Path | None:
         if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == path:
             return path
     try:
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES,
-                                                       backupCount=2, encoding="utf-8")
+        handler = SessionLogFile(path, maxBytes=LOG_BYTES, backupCount=2, encoding="utf-8")
     except OSError:
         return None
     handler.setLevel(logging.INFO)

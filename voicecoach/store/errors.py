@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
 
 class StoreError(Exception):
     """A problem with the database, told in one line the user can act on."""
+
+
+def _no_space_left(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
 
 
 def describe_sqlite_error(path: Path, exc: sqlite3.Error) -> str:
@@ -26,6 +34,9 @@ def describe_sqlite_error(path: Path, exc: sqlite3.Error) -> str:
                 "try again when that program has finished")
     if "READONLY" in name or "readonly" in lowered or "read-only" in lowered:
         return f"database {path} is read-only"
-    if "FULL" in name or "disk is full" in lowered:
+    if "FULL" in name or "disk is full" in lowered or (
+            "IOERR" in name or "i/o error" in lowered) and _no_space_left(path):
+        # A full disk often reaches SQLite as an I/O error (growing the -shm file fails
+        # before any page is written): said as what it is, so the user knows what to do.
         return f"cannot write database {path}: the disk is full"
     return f"database {path}: {message}"

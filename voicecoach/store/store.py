@@ -45,6 +45,7 @@ from voicecoach.store.journal import (
 )
 from voicecoach.store.migrations import LATEST, applied_numbers, migrate, pending
 from voicecoach.store.process import host_name, is_alive, process_start
+from voicecoach.store.reserve import NoSpace, ensure_reserve, is_out_of_space, release_reserve
 from voicecoach.store.summary import HOLD_EVENT_TYPES, held_seconds
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class Store:
         self._failure: str | None = None
         st = os.stat(path)
         self._file_identity = (st.st_dev, st.st_ino)
+        self._wal_identity = _identity(_wal_path(path))
 
     # -- opening -----------------------------------------------------------------
 
@@ -213,6 +215,10 @@ class Store:
         with self._lock:
             conn = self._usable()
             host, started = host_name(), process_start(pid)
+            try:
+                ensure_reserve(self.journal_dir)
+            except NoSpace as e:
+                raise StoreError(str(e)) from None
             try:
                 self._check_file()
                 cursor = conn.execute(
@@ -380,12 +386,15 @@ class Store:
                     journal.end(*recording.ended)
             else:
                 write(recording.journal)
-        except OSError:
-            # Kept in memory: the next write opens a fresh journal holding everything.
-            logger.exception("cannot write the recovery journal in %s", self.journal_dir)
+        except OSError as e:
             if recording.journal is not None:
                 recording.journal.close()
                 recording.journal = None
+            if is_out_of_space(e) and release_reserve(self.journal_dir):
+                self._journal(recording, write)  # a fresh journal, in the space released
+                return
+            # Kept in memory: the next write opens a fresh journal holding everything.
+            logger.exception("cannot write the recovery journal in %s", self.journal_dir)
 
     def _fail(self, error: BaseException) -> None:
         if isinstance(error, sqlite3.Error):
@@ -418,6 +427,15 @@ class Store:
             raise _DatabaseGone("the database file was replaced by another file", moved=True)
         if head != SQLITE_MAGIC:
             raise _DatabaseGone("the database file was overwritten", moved=False)
+        # SQLite goes on writing to a -wal file that was deleted (or replaced) under it,
+        # and a crash then takes every commit not yet checkpointed with it: the whole
+        # session, silently. Its name must still be the file this connection writes.
+        wal = _identity(_wal_path(self.path))
+        if self._wal_identity is None:
+            self._wal_identity = wal
+        elif wal != self._wal_identity:
+            raise _DatabaseGone("the database's -wal file was deleted or replaced",
+                                moved=False)
 
     def _usable(self) -> sqlite3.Connection:
         if self._failure is not None or self._conn is None:
@@ -686,6 +704,19 @@ def _check_location(path: Path) -> None:
                          f"{why.get(e.errno or 0, '')}") from e
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         raise StoreError(f"cannot open database {path}: you cannot read and write the file")
+
+
+def _wal_path(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, or None if there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _set_aside_orphan_wal(path: Path) -> None:
