@@ -61,11 +61,6 @@ class MicrophoneUnavailable(RuntimeError):
     """The input device cannot be opened (the message says why, in plain words)."""
 
 
-class _Failure:
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-
-
 class MicrophoneSource:
     """A microphone, opened by `start()` (or `with`).
 
@@ -98,12 +93,13 @@ class MicrophoneSource:
             raise
         self._frames_per_read = max(1, int(self.device_rate * chunk_s))
         self._resampler = Resampler(self.device_rate, RATE)
-        self._raw: queue.Queue[bytes | _Failure] = queue.Queue(
+        self._raw: queue.Queue[bytes] = queue.Queue(
             maxsize=max(1, int(BUFFER_S / chunk_s)))
         self._out: queue.Queue[bytes] = queue.Queue()
         self._stream: Any = None
         self._running = False
         self._failed = False
+        self._fail_lock = threading.Lock()
         self._closed = False
         self._threads: list[threading.Thread] = []
         self.dropped_frames = 0
@@ -190,7 +186,7 @@ class MicrophoneSource:
                 data = self._stream.read(self._frames_per_read, exception_on_overflow=False)
             except Exception as exc:  # OSError from PortAudio, or a closed stream
                 if self._running:
-                    self._put(_Failure(f"the microphone '{self.device.name}' failed: {exc}"))
+                    self._fail(f"the microphone '{self.device.name}' failed: {exc}")
                 return
             if not data:
                 continue
@@ -200,9 +196,8 @@ class MicrophoneSource:
             elif self._silence_is_loss:
                 zeros_since = zeros_since or time.monotonic()
                 if time.monotonic() - zeros_since > DIGITAL_SILENCE_S:
-                    self._put(_Failure(
-                        f"the microphone '{self.device.name}' gives only digital silence: "
-                        "it may be unplugged, or muted by the system"))
+                    self._fail(f"the microphone '{self.device.name}' gives only digital "
+                               "silence: it may be unplugged, or muted by the system")
                     return
             frames = len(raw) // self.device_channels
             received += frames
@@ -234,7 +229,7 @@ class MicrophoneSource:
             return clock_start + shortfall / self.device_rate
         return clock_start
 
-    def _put(self, item: bytes | _Failure) -> None:
+    def _put(self, item: bytes) -> None:
         while True:
             try:
                 self._raw.put_nowait(item)
@@ -242,8 +237,7 @@ class MicrophoneSource:
             except queue.Full:
                 try:
                     old = self._raw.get_nowait()
-                    if isinstance(old, bytes):
-                        self.dropped_frames += len(old) // 2
+                    self.dropped_frames += len(old) // 2
                 except queue.Empty:
                     pass
 
@@ -259,9 +253,6 @@ class MicrophoneSource:
                                "the system")
                     return
                 continue
-            if isinstance(item, _Failure):
-                self._fail(item.detail)
-                return
             last_audio = time.monotonic()
             self.chunks_read += 1
             if self._on_chunk is None:
@@ -273,9 +264,14 @@ class MicrophoneSource:
                 logger.exception("microphone consumer raised; chunk dropped")
 
     def _fail(self, detail: str) -> None:
-        self._failed = True
+        """Report the loss at once, from whichever thread found it: not queued behind
+        audio the consumer has still to take, which may be seconds on a busy machine."""
+        with self._fail_lock:
+            if self._failed:
+                return
+            self._failed = True
         self._running = False
-        logger.error("%s", detail)
+        logger.error("%s (%d chunks not yet taken)", detail, self._raw.qsize())
         if self._on_failure is not None:
             try:
                 self._on_failure(detail)
