@@ -35,8 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from devkit.readings import ReadingRecogniser
 from voicecoach.session.commands import NUMBER_WORDS
-from voicecoach.voice.hearing import HearingSettings, Recogniser
+from voicecoach.voice.hearing import HearingSettings
 from voicecoach.voice.hearing.evaluate import hear_clip
 from voicecoach.voice.hearing.recogniser import ANSWERS
 from voicecoach.voice.hearing.vocabulary import names
@@ -78,9 +79,9 @@ def said(reading: Reading, word: str) -> bool:
 
 
 def hear_all(manifest: Path, rows: list[tuple[dict[str, str], str]]) -> list[Heard]:
-    recogniser = Recogniser()
     captured: list[Reading] = []
-    recogniser.on_reading = lambda reading, spot, last: captured.append(reading) if last else None
+    recogniser = ReadingRecogniser(seen=lambda reading, spot, last:
+                                   captured.append(reading) if last else None)
     heard: list[Heard] = []
     for i, (row, kind) in enumerate(rows):
         samples = read_wav(manifest.parent / row["path"])

@@ -50,6 +50,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from devkit.devset import manifest_voices, speaker_fold, talk_half, voice
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import HearingSettings
 from voicecoach.voice.hearing.evaluate import (
@@ -57,11 +58,7 @@ from voicecoach.voice.hearing.evaluate import (
     Clip,
     Report,
     evaluate,
-    manifest_voices,
     read_manifest,
-    speaker_fold,
-    talk_half,
-    voice,
 )
 
 SCRIPTS = Path(__file__).resolve().parent

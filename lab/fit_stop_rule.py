@@ -57,15 +57,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from eval_dev_set import joined_talk  # noqa: E402  (lab/, the script's own folder)
 
-from voicecoach.voice.hearing import HearingSettings, Recogniser
+from devkit.devset import manifest_voices, speaker_fold, talk_half
+from devkit.readings import NEVER_STOP, ReadingRecogniser
+from voicecoach.voice.hearing import HearingSettings
 from voicecoach.voice.hearing.evaluate import (
     NO_COMMAND,
     PAD_S,
     hear_clip,
-    manifest_voices,
     read_manifest,
-    speaker_fold,
-    talk_half,
 )
 from voicecoach.voice.hearing.levels import FRAME_SAMPLES
 from voicecoach.voice.hearing.settings import OFFLINE_JUDGE_TIMEOUT_S, Says, StopRule
@@ -133,9 +132,9 @@ def hear_fold(job: tuple[int, list[Job], str]) -> list[ClipReadings]:
         indifferent = Path(scratch) / "probe.npz"
         StopProbe(np.zeros(384), np.ones(384), np.zeros(384), 0.0).save(indifferent)
         settings = replace(HearingSettings(), spotter_model=spotter_model,
-                           stop_rule=StopRule.never(), stop_probe_model=str(indifferent),
+                           stop_rule=NEVER_STOP, stop_probe_model=str(indifferent),
                            judge_timeout_s=OFFLINE_JUDGE_TIMEOUT_S)
-        with Recogniser(settings) as recogniser:
+        with ReadingRecogniser(settings) as recogniser:
             for set_name, label, _, path, lead, clean in clips:
                 seen: list[Seen] = []
                 segment = [0]
@@ -145,7 +144,7 @@ def hear_fold(job: tuple[int, list[Job], str]) -> list[ClipReadings]:
                     seen.append(Seen(reading, spot_max, last, segment[0], recogniser.now))
                     segment[0] += last
 
-                recogniser.on_reading = hook
+                recogniser.seen = hook
                 samples = read_wav(path)
                 hear_clip(recogniser, samples)
                 word = None

@@ -53,13 +53,11 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
+from devkit.devset import speaker_fold, talk_half, voice
 from voicecoach.voice.hearing.evaluate import (
     PAD_S,
     padded,
-    speaker_fold,
     speech_end,
-    talk_half,
-    voice,
 )
 from voicecoach.voice.hearing.stop_spotter import (
     CLASSIFIER_FILE,

@@ -46,17 +46,16 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
-from voicecoach.voice.hearing.evaluate import (  # noqa: E402
+from devkit.devset import in_quiet_room
+from voicecoach.session.prompts import FIXED_PROMPTS
+from voicecoach.voice.hearing.evaluate import (
     CHUNK_SAMPLES,
-    in_quiet_room,
     speech_end,
 )
-from voicecoach.voice.pcm import read_wav  # noqa: E402
-from voicecoach.voice.speaking import PromptLibrary  # noqa: E402
+from voicecoach.voice.pcm import read_wav
+from voicecoach.voice.speaking import PromptLibrary
+
+REPO = Path(__file__).resolve().parent.parent
 
 RATE = 16000
 PROGRAM = REPO / "tests" / "data" / "programs" / "short-descend.toml"
@@ -223,11 +222,12 @@ def measure_idle(work: Path, word: np.ndarray, seconds: float = 12.0) -> tuple[f
 
 def measure_idle_live(work: Path, word: np.ndarray, seconds: float = 12.0) -> tuple[float, float]:
     """The same on a live microphone and speaker: `voicecoach start --mic pulse` on a
-    private PulseAudio server's virtual devices (tests/pulse.py), the word played into
+    private PulseAudio server's virtual devices (devkit/pulse.py), the word played into
     the microphone as the session opens. PortAudio and the sound server's client
     libraries are counted here, which the file contract never loads."""
 
     from pulse import PulseServer
+
     from session_history import record_clean_screening, record_past_sessions
 
     db = work / "live.db"

@@ -31,13 +31,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from devkit.session_events import read_events
+from voicecoach.store import Store
+from voicecoach.voice.pcm import RATE, read_wav, write_wav
+from voicecoach.voice.speaking.render import Renderer, SpeechEngineError
 
-from session_events import read_events  # noqa: E402
-from voicecoach.store import Store  # noqa: E402
-from voicecoach.voice.pcm import RATE, read_wav, write_wav  # noqa: E402
-from voicecoach.voice.speaking.render import Renderer, SpeechEngineError  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 STOP_CLIP = REPO / "tests" / "data" / "speech" / "stop_b87bdb22.wav"
 PROGRAM = REPO / "tests" / "data" / "programs" / "short-descend.toml"
@@ -137,8 +136,9 @@ def bench_kills(n: int, work: Path) -> None:
 
 
 def bench_judge_kills(n: int, work: Path) -> None:
-    from processes import JUDGE, children_running
     from pulse import PulseServer
+
+    from processes import JUDGE, children_running
     from session_history import record_clean_screening, record_past_sessions
 
     found: list[float] = []

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How long a playing prompt keeps sounding after cut(), on real (PulseAudio) devices.
 
-Starts a private PulseAudio server with a virtual speaker (tests/pulse.py),
+Starts a private PulseAudio server with a virtual speaker (devkit/pulse.py),
 plays a long prompt through DeviceSpeaker, cuts it at a moment of steady
 speech, and finds in the recording of the speaker's monitor when the sound
 really stopped. Also: how soon an urgent prompt that follows a cut starts,
@@ -23,11 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from pulse import PulseServer, last_sound_time, window_rms  # noqa: E402
-from voicecoach.session.prompts import FIXED_PROMPTS  # noqa: E402
-from voicecoach.voice.speaking import DeviceSpeaker, PromptLibrary  # noqa: E402
+from devkit.pulse import PulseServer, last_sound_time, window_rms
+from voicecoach.session.prompts import FIXED_PROMPTS
+from voicecoach.voice.speaking import DeviceSpeaker, PromptLibrary
 
 RATE = 16000
 PROMPT = "stuck_guidance"

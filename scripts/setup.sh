@@ -35,4 +35,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+# The tests, benchmarks and lab share devkit/ (and lab/'s modules), which the package does
+# not ship: this checkout goes on the venv's path so they import it like any module.
+SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$PWD" > "$SITE/voicecoach-devkit.pth"
 echo "voicecoach is installed: .venv/bin/voicecoach"

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check voicecoach tests scripts lab
+.venv/bin/ruff check voicecoach tests scripts lab devkit
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

@@ -6,8 +6,8 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 
-# Private PulseAudio server fixtures (pulse_server, pulse_env, fresh_pulse): tests/pulse.py.
-pytest_plugins = ["pulse"]
+# Private PulseAudio server fixtures (pulse_server, pulse_env, fresh_pulse): devkit/pulse.py.
+pytest_plugins = ["devkit.pulse"]
 
 from session_history import record_clean_screening, record_past_sessions  # noqa: E402
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from audio_match import HostWatch, similarity
-from pulse import NOISE_FLOOR_RMS, PulseServer
+from devkit.pulse import NOISE_FLOOR_RMS, PulseServer
 from voicecoach.voice.audio_in import FileSource, MicrophoneSource, calibrate, measure_noise
 from voicecoach.voice.pcm import read_wav, write_wav
 from voicecoach.voice.speaking import DeviceSpeaker, PromptLibrary

@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devkit.devset import in_quiet_room
+from devkit.readings import NEVER_STOP, ReadingRecogniser
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import Detection, HearingSettings, Recogniser
 from voicecoach.voice.hearing.evaluate import (
     NO_COMMAND,
     hear_clip,
-    in_quiet_room,
     padded,
     room_tone,
     run_clip,
 )
-from voicecoach.voice.hearing.settings import StopRule
 from voicecoach.voice.pcm import read_wav
 
 SPEECH = Path(__file__).parent / "data" / "speech"
@@ -311,8 +311,8 @@ def test_the_same_audio_is_never_read_twice_for_stop() -> None:
     check of each clip read."""
     stream_at: list[float] = []
     reads = repeats = 0
-    never = replace(HearingSettings(), stop_rule=StopRule.never())
-    with Recogniser(never) as recogniser:
+    never = replace(HearingSettings(), stop_rule=NEVER_STOP)
+    with ReadingRecogniser(never) as recogniser:
 
         def seen(_reading: object, _spot_max: float, last: bool) -> None:
             nonlocal reads, repeats
@@ -321,7 +321,7 @@ def test_the_same_audio_is_never_read_twice_for_stop() -> None:
                 repeats += recogniser.now in stream_at
                 stream_at.append(recogniser.now)
 
-        recogniser.on_reading = seen
+        recogniser.seen = seen
         for path, _ in _clips("stop"):
             stream_at.clear()
             run_clip(recogniser, padded(read_wav(path)), step=1920)

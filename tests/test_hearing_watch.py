@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from devkit.pulse import PulseServer
+from devkit.session_events import wait_for_event
 from processes import JUDGE, children_running
-from pulse import PulseServer
-from session_events import wait_for_event
 from session_history import record_clean_screening, record_past_sessions
 
 PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from pulse import PulseServer
-from session_events import read_events, wait_for_event
+from devkit.pulse import PulseServer
+from devkit.session_events import read_events, wait_for_event
 from session_history import record_clean_screening, record_past_sessions
 
 PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"

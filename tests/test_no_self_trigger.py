@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from audio_match import HostWatch
-from pulse import PulseServer
+from devkit.pulse import PulseServer
 from voicecoach.protocol.program import DEFAULT_PROGRAM
 from voicecoach.protocol.validate import load_program
 from voicecoach.runtime.clock import MonotonicClock

@@ -14,15 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab.make_noisy_set import LEAD_S, active_power
 from voicecoach.voice.hearing.evaluate import room_tone
 from voicecoach.voice.pcm import read_wav
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEECH = Path(__file__).parent / "data" / "speech"
 RATE = 16000
-
-sys.path.insert(0, str(ROOT / "lab"))
-from make_noisy_set import LEAD_S, active_power  # noqa: E402
 
 
 @pytest.fixture(scope="module")

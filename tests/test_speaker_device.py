@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from audio_match import similarity
-from pulse import PulseServer, last_sound_time, window_rms
+from devkit.pulse import PulseServer, last_sound_time, window_rms
 from speech_helpers import break_speech_engine
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.devices import DeviceNotFound, find_device, list_devices, open_portaudio

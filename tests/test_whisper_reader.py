@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devkit.readings import NEVER_STOP
 from voicecoach.session.commands import NUMBER_WORDS
 from voicecoach.voice.hearing import HearingSettings
 from voicecoach.voice.hearing.errors import HearingSetupError
@@ -189,7 +190,7 @@ def test_the_probe_turns_down_a_stop_unless_whisper_and_the_spotter_are_sure() -
 def test_the_rule_that_never_stops_hears_nothing_of_stop() -> None:
     """What fit_stop_rule.py hears the sets with, to see every reading of every segment."""
     certain = _reading("Stop.", 1.0)
-    assert StopRule.never().says(certain, spot_max=1.0, probe=1e9) is Says.NO
+    assert NEVER_STOP.says(certain, spot_max=1.0, probe=1e9) is Says.NO
 
 
 def test_the_ending_is_the_encoder_s_last_frames_that_hold_audio() -> None:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,10 +106,6 @@ class Recogniser:
         self._pause_frames = max(1, round(self.settings.pause_check_s / FRAME_S))
         self._stop_read_frames = max(1, round(self.settings.stop_read_s / FRAME_S))
         self._mode = "any"
-        self.on_reading: Callable[[Reading, float, bool], None] | None = None
-        """Tuning hook: sees every reading before the rules, with the spotter's highest
-        score in the segment so far and whether it is the segment's closing reading
-        (lab/fit_stop_rule.py); the reading ends at `now`."""
         self.reset()
 
     def close(self) -> None:
@@ -301,8 +296,6 @@ class Recogniser:
         if not last:
             self._reads += 1
         reading = self._judge.read(b"".join(segment))
-        if self.on_reading is not None:
-            self.on_reading(reading, self._spot_max, last)
         logger.debug("read %r: stop %.4f, spotter max %.2f", reading.text,
                      reading.first.get("stop", 0.0), self._spot_max)
         return reading

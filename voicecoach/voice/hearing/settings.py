@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,13 +67,6 @@ class StopRule:
     sure: float = 0.5
     """Whisper's probability (0..1) of "stop" as the first word that, with the spotter's
     score at least `spotter`, is a YES whatever the probe's score."""
-
-    @classmethod
-    def never(cls) -> StopRule:
-        """A rule that takes no stop: no score reaches an infinite probe threshold or an
-        infinite sureness, so no reading says anything of "stop" (not even a transcript
-        that writes it) and every segment is read to its end (for fitting and tests)."""
-        return cls(probe=math.inf, sure=math.inf)
 
     def says(self, reading: Reading, spot_max: float, probe: float) -> Says:
         """What `reading` says of "stop", given the spotter's highest score in the segment

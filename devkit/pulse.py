@@ -432,7 +432,7 @@ if pytest is not None:
 
 
 def main(argv: list[str]) -> int:
-    """`python tests/pulse.py [--loopback] [COMMAND...]`: run COMMAND (default: a shell)
+    """`python devkit/pulse.py [--loopback] [COMMAND...]`: run COMMAND (default: a shell)
     against a private server with the virtual devices, then stop the server."""
     import tempfile
 
