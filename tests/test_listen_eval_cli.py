@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import wave
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from voicecoach.cli import main
+from voicecoach.voice.hearing.evaluate import NO_COMMAND, read_manifest
 from voicecoach.voice.pcm import read_wav, resample, write_wav
 
 SPEECH = Path(__file__).parent / "data" / "speech"
@@ -160,3 +162,17 @@ def test_another_whisper_model_folder_is_used_when_named(tmp_path: Path) -> None
                                         str(empty)])
     assert refused.exit_code == 2 and "holds no Whisper model" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_a_limited_eval_samples_every_label_not_the_first_rows() -> None:
+    """The help's own example, `eval tests/data/speech/manifest.csv --limit 40`: the
+    manifest is sorted by label, its first 40 rows all hold no command."""
+    manifest = Path(__file__).parent / "data" / "speech" / "manifest.csv"
+    every = read_manifest(manifest)
+    assert {c.label for c in every[:40]} == {NO_COMMAND}
+    some = read_manifest(manifest, limit=40)
+    assert len(some) == 40
+    labels = Counter(c.label for c in some)
+    assert set(labels) == {c.label for c in every}  # 16 labels, each at least twice
+    assert max(labels.values()) - min(labels.values()) <= 1
+    assert some == sorted(some, key=every.index)  # in the manifest's order

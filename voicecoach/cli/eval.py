@@ -25,7 +25,7 @@ class ManifestProblem(click.ClickException):
 @click.command("eval")
 @click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--limit", type=WholeNumber(1), default=None,
-              help="Use only the first N clips.")
+              help="Use only N clips, taken in turn from each label, for a quick look.")
 @click.option("--expect", type=click.Choice(["any", "number", "confirm"]), default="any",
               show_default=True, help="Listening mode for every clip.")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,

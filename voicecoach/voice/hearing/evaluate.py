@@ -178,7 +178,11 @@ def _label_order(label: str) -> tuple[int, int, str]:
 
 
 def read_manifest(path: Path, limit: int | None = None) -> list[Clip]:
-    """Rows of path,label (more columns allowed); paths relative to the manifest's folder."""
+    """Rows of path,label (more columns allowed); paths relative to the manifest's folder.
+
+    `limit` clips are taken in turn from each label (the first clip of every label, then
+    the second, ...), in the manifest's order: a manifest sorted by label would otherwise
+    give a sample of one label, and a figure of nothing."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
@@ -197,9 +201,20 @@ def read_manifest(path: Path, limit: int | None = None) -> list[Clip]:
             raise ManifestError(f"{path}, line {number}: label {raw!r} is not a vocabulary word "
                                 f"or {NO_COMMAND!r}")
         clips.append(Clip(path.parent / row["path"], label))
-        if limit is not None and len(clips) >= limit:
-            break
-    return clips
+    return clips if limit is None else _across_labels(clips, limit)
+
+
+def _across_labels(clips: list[Clip], limit: int) -> list[Clip]:
+    by_label: dict[str, list[Clip]] = {}
+    for clip in clips:
+        by_label.setdefault(clip.label, []).append(clip)
+    chosen: list[Clip] = []
+    for turn in range(max(len(group) for group in by_label.values())):
+        for group in by_label.values():
+            if turn < len(group) and len(chosen) < limit:
+                chosen.append(group[turn])
+    order = {id(clip): i for i, clip in enumerate(clips)}
+    return sorted(chosen, key=lambda clip: order[id(clip)])
 
 
 def room_tone(samples: np.ndarray, length: int) -> np.ndarray:
