@@ -163,6 +163,35 @@ def test_fhir_from_the_cli(nasty_db: Path, tmp_path: Path) -> None:
     assert bundle.entry[0].resource.subject.reference == "Patient/voicecoach-user"
 
 
+@pytest.mark.parametrize("reference", [
+    "Patient/12345", "Patient/a-b.c", "https://fhir.example.org/r4/Patient/77",
+    "urn:uuid:123e4567-e89b-12d3-a456-426614174000"])
+def test_fhir_patient_references_that_validate(nasty_db: Path, reference: str) -> None:
+    result = CliRunner().invoke(main, ["export", "--db", str(nasty_db), "--format", "fhir",
+                                       "--patient", reference])
+    assert result.exit_code == 0, result.output
+    bundle = Bundle.model_validate_json(result.stdout)
+    assert {e.resource.subject.reference for e in bundle.entry} == {reference}
+
+
+@pytest.mark.parametrize("reference", [
+    "12345", "Patient/", "Patient/12 345", "Practitioner/1", "Patient/" + "x" * 65,
+    "urn:uuid:not-a-uuid", "Patient/1\nPatient/2"])
+def test_a_bad_patient_reference_is_one_line(nasty_db: Path, reference: str) -> None:
+    result = CliRunner().invoke(main, ["export", "--db", str(nasty_db), "--format", "fhir",
+                                       "--patient", reference])
+    assert result.exit_code == 2
+    assert "is not a FHIR Patient reference" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_patient_without_fhir_is_refused(nasty_db: Path) -> None:
+    result = CliRunner().invoke(main, ["export", "--db", str(nasty_db), "--patient",
+                                       "Patient/1"])
+    assert result.exit_code == 2
+    assert "--patient is for --format fhir" in result.output
+
+
 def test_export_of_an_empty_history(tmp_path: Path) -> None:
     db = tmp_path / "none.db"
     runner = CliRunner()

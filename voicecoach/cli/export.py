@@ -10,8 +10,16 @@ from voicecoach.cli.common import db_option
 from voicecoach.cli.database import nothing_recorded_at, using_store
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.export import ExportData, load_export, to_csv, to_json
-from voicecoach.progress.fhir import DEFAULT_PATIENT, to_fhir_json
+from voicecoach.progress.fhir import DEFAULT_PATIENT, check_patient_reference, to_fhir_json
 from voicecoach.progress.history import History
+
+
+def _patient_reference(ctx: click.Context, param: click.Parameter,
+                       value: str | None) -> str | None:
+    try:
+        return None if value is None else check_patient_reference(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 @click.command()
@@ -20,10 +28,12 @@ from voicecoach.progress.history import History
               default="csv", show_default=True, help="What to write.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               default=None, help="File to write (default, or '-': standard output).")
-@click.option("--patient", metavar="REFERENCE", default=DEFAULT_PATIENT, show_default=True,
-              help="With --format fhir: the Patient reference every Observation points to.")
+@click.option("--patient", metavar="REFERENCE", callback=_patient_reference,
+              help="With --format fhir: the Patient reference every Observation points to:"
+                   f" Patient/<id>, a URL ending in /Patient/<id>, or urn:uuid:<uuid>."
+                   f" Default: {DEFAULT_PATIENT}, for the receiving system to map.")
 @click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
-def export(db_path: Path | None, format_: str, out: Path | None, patient: str,
+def export(db_path: Path | None, format_: str, out: Path | None, patient: str | None,
            force: bool) -> None:
     """Export sessions, pain ratings and daily tracking for your records or your clinician.
 
@@ -42,6 +52,8 @@ def export(db_path: Path | None, format_: str, out: Path | None, patient: str,
       voicecoach export --format json --out voicecoach.json
       voicecoach export --format fhir --patient Patient/12345 --out bundle.json
     """
+    if patient is not None and format_ != "fhir":
+        raise click.UsageError("--patient is for --format fhir (CSV and JSON name no patient).")
     to_stdout = out is None or str(out) == "-"
     if out is not None and not to_stdout:
         check_out_path(out, force=force)
@@ -56,7 +68,7 @@ def export(db_path: Path | None, format_: str, out: Path | None, patient: str,
     elif format_ == "json":
         text = to_json(data)
     else:
-        text = to_fhir_json(data, patient=patient)
+        text = to_fhir_json(data, patient=patient or DEFAULT_PATIENT)
     if to_stdout:
         click.echo(text, nl=False)
     else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
@@ -134,6 +135,22 @@ def _daily_observations(entry: DailyEntry, subject: dict[str, Any]) -> list[dict
         "effectiveDateTime": day,
         **value,
     }) for key, text, value in values]
+
+
+PATIENT_REFERENCE = re.compile(
+    r"(?:https?://[^\s/]+(?:/[^\s/]+)*/)?Patient/[A-Za-z0-9\-.]{1,64}"
+    r"|urn:uuid:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+"""A FHIR R4 Reference to a Patient: relative (Patient/<id>, an id of 1-64 letters,
+digits, '-' and '.'), absolute (https://server/fhir/Patient/<id>), or a urn:uuid."""
+
+
+def check_patient_reference(text: str) -> str:
+    """`text` if it is a FHIR reference to a Patient; ValueError saying the forms if not."""
+    if PATIENT_REFERENCE.fullmatch(text) is None:
+        raise ValueError(f"{text!r} is not a FHIR Patient reference: use Patient/<id> (id of"
+                         " 1-64 letters, digits, '-' or '.'), a URL ending in"
+                         " /Patient/<id>, or urn:uuid:<uuid>")
+    return text
 
 
 def to_fhir_bundle(data: ExportData, *, patient: str = DEFAULT_PATIENT,
