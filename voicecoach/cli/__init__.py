@@ -78,6 +78,7 @@ def _register() -> None:
     main.add_command(start.start)
     main.add_command(history.history)
     main.add_command(backup.backup)
+    main.add_command(backup.restore)
     main.add_command(programs.programs)
     main.add_command(screen.screen)
     main.add_command(clearance.clearance)

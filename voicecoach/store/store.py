@@ -423,11 +423,14 @@ class Store:
             except sqlite3.Error as e:
                 raise StoreError(describe_sqlite_error(self.path, e)) from e
 
-    def backup(self, dest: Path) -> Path:
-        """Write a consistent copy of the database to `dest` (which must not exist)."""
+    def backup(self, dest: Path, *, replace: bool = False) -> Path:
+        """Write a consistent copy of the database to `dest` (which must not exist, unless
+        `replace`: then it is replaced only once the whole copy is written)."""
         dest = Path(dest)
-        if dest.exists():
+        if dest.exists() and not replace:
             raise StoreError(f"cannot back up to {dest}: the file already exists")
+        if dest.exists() and dest.resolve() == self.path.resolve():
+            raise StoreError(f"cannot back up {self.path} onto itself")
         if not dest.parent.is_dir():
             raise StoreError(f"cannot back up to {dest}: directory {dest.parent} does not exist")
         with self._lock:
@@ -439,6 +442,29 @@ class Store:
             except OSError as e:
                 raise StoreError(f"cannot write backup {dest}: {e.strerror or e}") from e
         return dest
+
+    def restore_from(self, source: Path) -> None:
+        """Replace everything in this database with the backup at `source`, in one
+        transaction (SQLite's backup API), then bring its schema up to date. Refused while
+        a session is writing to this database."""
+        source = Path(source)
+        with self._lock:
+            conn = self._usable()
+            running = [row[0] for row in conn.execute(
+                "SELECT pid FROM sessions WHERE status = 'running'")]
+            if running or self._recordings:
+                raise StoreError(f"a session is running on {self.path} (process"
+                                 f" {', '.join(map(str, running)) or os.getpid()}): restore"
+                                 " once it has ended")
+            try:
+                with contextlib.closing(sqlite3.connect(
+                        source.resolve().as_uri() + "?mode=ro", uri=True)) as backup_conn:
+                    check_health(backup_conn, source)
+                    backup_conn.backup(conn)
+                upgrade(conn, self.path)
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot restore {source}: {describe_sqlite_error(source, e)}"
+                                 ) from e
 
     # -- recovery on open --------------------------------------------------------
 
