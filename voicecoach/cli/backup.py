@@ -38,7 +38,7 @@ def backup(db_path: Path | None, out: Path | None, force: bool, as_json: bool) -
     if out is not None and out.exists() and not force:
         raise DatabaseProblem(f"{out} already exists: choose another --out, or add --force"
                               " to replace it")
-    with using_store(db_path) as store:
+    with using_store(db_path, reading=True) as store:
         dest = store.backup(out if out is not None else backup_path(path, "backup"),
                             replace=force)
     # Counted in the copy itself: what the user now holds.

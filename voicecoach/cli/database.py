@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,18 +34,27 @@ def nothing_recorded_at(db_path: Path | None) -> Path | None:
     return path
 
 
-def open_store(db_path: Path | None) -> Store:
+def open_store(db_path: Path | None, *, reading: bool = False) -> Store:
+    """`reading`: the command only reads, so a file this user may not write (a backup on
+    a read-only medium) is opened read-only rather than refused."""
+    path = resolve_db_path(db_path)
     try:
-        return Store.open(resolve_db_path(db_path))
+        if reading and path.is_file() and not _writable(path):
+            return Store.open_read_only(path)
+        return Store.open(path)
     except StoreError as e:
         raise DatabaseProblem(str(e)) from None
 
 
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
 @contextmanager
-def using_store(db_path: Path | None) -> Iterator[Store]:
+def using_store(db_path: Path | None, *, reading: bool = False) -> Iterator[Store]:
     """The store for one command: a database that cannot be used is one line and exit 2,
-    and the store is closed whatever happens."""
-    store = open_store(db_path)
+    and the store is closed whatever happens. `reading`: see open_store."""
+    store = open_store(db_path, reading=reading)
     try:
         yield store
     except StoreError as e:

@@ -61,7 +61,7 @@ def export(db_path: Path | None, format_: str, out: Path | None, patient: str | 
         # Nothing recorded yet: an empty export, rather than creating an empty database.
         data = ExportData(history=History(sessions=[], daily=[]), pain=[])
     else:
-        with using_store(db_path) as store:
+        with using_store(db_path, reading=True) as store:
             data = load_export(store)
     if format_ == "csv":
         text = to_csv(data)

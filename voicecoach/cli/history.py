@@ -118,7 +118,7 @@ def history(db_path: Path | None, json_: bool, limit: int | None) -> None:
         else:
             click.echo(f"No sessions recorded yet (no database at {missing}).")
         return
-    with using_store(db_path) as store:
+    with using_store(db_path, reading=True) as store:
         sessions = store.sessions(limit=limit)
     if json_:
         click.echo(json.dumps(sessions, indent=2, ensure_ascii=False))

@@ -42,7 +42,7 @@ def plan_command(db_path: Path | None, track: str | None, json_: bool) -> None:
     screening_reason: str | None = "No safety screening is on record yet: run " \
         "`voicecoach screen` before your first session."
     if path.exists():
-        with using_store(db_path) as store:
+        with using_store(db_path, reading=True) as store:
             rows = store.sessions()
             status = screening_status(store, today)
             screening_reason = None if status.allowed else status.reason

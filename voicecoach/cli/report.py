@@ -51,7 +51,7 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None, force: boo
     if not path.exists() and path.parent.is_dir():
         history = History(sessions=[], daily=[])  # nothing recorded: no database to create
     else:
-        with using_store(db_path) as store:
+        with using_store(db_path, reading=True) as store:
             history = load_history(store)
     result = build_report(history, weeks=weeks, today=dt.date.today())
     if out is None:

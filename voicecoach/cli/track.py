@@ -147,7 +147,7 @@ def _list(db_path: Path | None, json_: bool, limit: int | None) -> None:
         # Nothing recorded yet: say so rather than create an empty database.
         click.echo("[]" if json_ else f"No days tracked yet (no database at {missing}).")
         return
-    with using_store(db_path) as store:
+    with using_store(db_path, reading=True) as store:
         entries = daily_entries(store)
     if limit is not None:
         entries = entries[-limit:]

@@ -49,6 +49,7 @@ from voicecoach.store.health import (
 )
 from voicecoach.store.journal import RecoveryJournal, journal_files
 from voicecoach.store.merge import mark_interrupted, merge_journals, unmerged_note
+from voicecoach.store.migrations import pending
 from voicecoach.store.process import host_name, process_start
 from voicecoach.store.reserve import NoSpace, ensure_reserve, is_out_of_space, release_reserve
 from voicecoach.store.rows import dumps, insert_event, loads, now_iso, status_for
@@ -158,6 +159,37 @@ class Store:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Store:
+        """Open a database only to read it: for a file (a backup on a read-only medium,
+        say) that this user may not write. Nothing is merged, marked or upgraded, and
+        every write fails over to the journal as on any other fault."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"cannot open database {path}: there is no such file")
+        # immutable: no -shm can be made beside a file in a folder nobody may write, and
+        # no one writes a file there; otherwise plain read-only.
+        writable_folder = os.access(path.parent, os.W_OK)
+        uri = path.resolve().as_uri() + ("?mode=ro" if writable_folder else "?immutable=1")
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as e:
+            raise StoreError(describe_sqlite_error(path, e)) from e
+        try:
+            check_health(conn, path)
+            if pending(conn):
+                raise StoreError(f"database {path} was written by an older voicecoach and"
+                                 " needs upgrading, which a file you cannot write cannot"
+                                 " be: copy it somewhere writable first")
+        except sqlite3.Error as e:
+            conn.close()
+            raise StoreError(describe_sqlite_error(path, e)) from e
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn, default_journal_dir(path))
 
     def close(self) -> None:
         with self._lock:
