@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import json
 import re
 from pathlib import Path
 
@@ -254,3 +255,19 @@ def test_report_cli_with_nothing_recorded(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "Nothing recorded yet" in result.output
     assert not db.exists()
+
+
+def test_report_json_holds_the_weekly_figures_and_the_markers(twelve_weeks: Path) -> None:
+    result = CliRunner().invoke(main, ["report", "--db", str(twelve_weeks), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    first = data["weeks"][0]
+    assert (first["number"], first["start"], first["sessions"]) == (1, START.isoformat(), 3)
+    assert first["minutes_inverted"] == pytest.approx(6.0)
+    assert first["pain_before"] == pytest.approx(6.0)
+    markers = {m["key"]: m for m in data["markers"]}
+    assert markers["pain_reduction"]["status"] == "met"
+    assert markers["toe_touch"]["status"] == "not yet"
+    refused = CliRunner().invoke(main, ["report", "--db", str(twelve_weeks), "--json",
+                                        "--out", "x.png"])
+    assert refused.exit_code == 2 and "use one" in refused.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ from voicecoach.cli.common import WholeNumber, db_option
 from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.history import History, load_history
-from voicecoach.progress.report import build_report
+from voicecoach.progress.report import build_report, report_dict
 
 SUFFIXES = (".png", ".html", ".htm")
 
@@ -25,7 +26,10 @@ SUFFIXES = (".png", ".html", ".htm")
 @click.option("-w", "--weeks", type=WholeNumber(1), default=None, metavar="N",
               help="Show only the last N weeks (default: everything).")
 @click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
-def report(db_path: Path | None, out: Path | None, weeks: int | None, force: bool) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the weekly figures and the markers as JSON.")
+def report(db_path: Path | None, out: Path | None, weeks: int | None, force: bool,
+           as_json: bool) -> None:
     """Show progress: pain before and after each session, minutes inverted per
     week, the daily measures, and the three success markers.
 
@@ -42,9 +46,12 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None, force: boo
     Examples:
       voicecoach report
       voicecoach report --weeks 8
+      voicecoach report --json
       voicecoach report --out progress.png
       voicecoach report --out progress.html    # to send to your clinician
     """
+    if out is not None and as_json:
+        raise click.UsageError("--json prints to the terminal; --out writes a file: use one.")
     if out is not None:
         check_out_path(out, SUFFIXES, force=force)
     path = resolve_db_path(db_path)
@@ -54,6 +61,9 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None, force: boo
         with using_store(db_path, reading=True) as store:
             history = load_history(store)
     result = build_report(history, weeks=weeks, today=dt.date.today())
+    if as_json:
+        click.echo(json.dumps(report_dict(result), indent=2))
+        return
     if out is None:
         if result.empty:
             click.echo("Nothing recorded yet: start a session (voicecoach start) or track a"

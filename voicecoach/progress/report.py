@@ -6,8 +6,10 @@ Drawn by chart.py (PNG), page.py (a self-contained web page) and terminal.py.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from voicecoach.progress.history import History, SessionPoint, WeekSummary
 from voicecoach.progress.markers import MarkerResult, evaluate_markers
@@ -35,6 +37,14 @@ class Report:
         weeks = f"week {first.number}" if first is last else \
             f"weeks {first.number}-{last.number}"
         return f"{weeks}: {first.start} to {last.end}, {len(self.sessions)} session(s)"
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The report's figures as JSON-ready data: what `report --json` prints."""
+    weeks = [{**dataclasses.asdict(w), "start": w.start.isoformat(), "end": w.end.isoformat()}
+             for w in report.weeks]
+    return {"period": report.period(), "weeks": weeks,
+            "markers": [m.as_dict() for m in report.markers]}
 
 
 def build_report(history: History, *, weeks: int | None = None,
