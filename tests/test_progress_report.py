@@ -241,7 +241,7 @@ def test_report_cli_writes_png_and_html_and_prints_a_summary(twelve_weeks: Path,
 
 def test_report_cli_refuses_bad_output_in_one_line(twelve_weeks: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    for out in (tmp_path / "r.pdf", tmp_path / "missing" / "r.png"):
+    for out in (tmp_path / "r.svg", tmp_path / "missing" / "r.png"):
         result = runner.invoke(main, ["report", "--db", str(twelve_weeks), "--out", str(out)])
         assert result.exit_code == 2
         assert len(result.output.strip().splitlines()) == 1
@@ -271,3 +271,86 @@ def test_report_json_holds_the_weekly_figures_and_the_markers(twelve_weeks: Path
     refused = CliRunner().invoke(main, ["report", "--db", str(twelve_weeks), "--json",
                                         "--out", "x.png"])
     assert refused.exit_code == 2 and "use one" in refused.output
+
+
+def _text_boxes(fig) -> list[tuple[str, object]]:
+    """Every visible, non-empty text on the drawn page with its box in pixels."""
+    renderer = fig.canvas.get_renderer()
+    boxes, seen = [], set()
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        if id(text) in seen or not text.get_visible() or not str(text.get_text()).strip():
+            continue
+        seen.add(id(text))
+        boxes.append((str(text.get_text()), text.get_window_extent(renderer)))
+    return boxes
+
+
+def _overlaps(boxes: list[tuple[str, object]]) -> list[tuple[str, str]]:
+    found = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            # Overlapping by more than a pixel each way: touching edges are fine.
+            dx = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            dy = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if dx > 1 and dy > 1:
+                found.append((a, b))
+    return found
+
+
+def _long_markers(status: MarkerStatus) -> list[MarkerResult]:
+    return [MarkerResult(key, title, week, status, "a long line of figures " * 6)
+            for key, title, week in (("pain_reduction", "20% less pain by week 2", 2),
+                                     ("toe_touch", "30% better toe touch by week 6", 6),
+                                     ("night_pain", "no night pain by month 3", 13))]
+
+
+@pytest.mark.parametrize("status", list(MarkerStatus))
+def test_no_text_on_the_report_page_overlaps_or_leaves_it(twelve_weeks: Path,
+                                                          status: MarkerStatus) -> None:
+    """The page drawn for twelve weeks of sessions and tracking, each marker status in
+    turn with long figures: "NOT ENOUGH DATA" once ran into its marker's title."""
+    import dataclasses
+
+    from voicecoach.progress.chart import chart_figure
+
+    report = build_report(load_history(twelve_weeks, tz=UTC), today=LAST_DAY)
+    fig = chart_figure(dataclasses.replace(report, markers=_long_markers(status)))
+    boxes = _text_boxes(fig)
+    assert any("NOT ENOUGH DATA" in t for t, _ in boxes) == (
+        status is MarkerStatus.NOT_ENOUGH_DATA)
+    assert _overlaps(boxes) == []
+    page = fig.bbox
+    outside = [t for t, box in boxes if box.x0 < page.x0 - 1 or box.x1 > page.x1 + 1
+               or box.y0 < page.y0 - 1 or box.y1 > page.y1 + 1]
+    assert outside == []
+
+
+def test_the_overlap_check_finds_the_old_fixed_column() -> None:
+    """The check itself: a status label at 0 and its title at 16% of a row, as the page
+    had them, are found overlapping."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 10), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.07, 0.01, 0.86, 0.1))
+    ax.text(0.0, 0.85, "NOT ENOUGH DATA", transform=ax.transAxes, fontsize=10,
+            fontweight="bold", va="top")
+    ax.text(0.16, 0.85, "20% less pain by week 2", transform=ax.transAxes, fontsize=9.5,
+            va="top")
+    fig.canvas.draw()
+    assert _overlaps(_text_boxes(fig)) == [("NOT ENOUGH DATA", "20% less pain by week 2")]
+
+
+def test_report_pdf_is_one_page(twelve_weeks: Path, tmp_path: Path) -> None:
+    out = tmp_path / "progress.pdf"
+    result = CliRunner().invoke(main, ["report", "--db", str(twelve_weeks), "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) == 1
+    # The markers are text in it, not pixels: a clinician can search and copy them.
+    assert b"Success markers" in data or b"/Type /Font" in data

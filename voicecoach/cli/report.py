@@ -15,14 +15,15 @@ from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.history import History, load_history
 from voicecoach.progress.report import build_report, report_dict
 
-SUFFIXES = (".png", ".html", ".htm")
+SUFFIXES = (".png", ".pdf", ".html", ".htm")
 
 
 @click.command()
 @db_option
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE.png (chart) or FILE.html (a page with the chart"
-                   " and tables, nothing else needed to open it). Default: a summary here.")
+              help="Write the report to FILE.png or FILE.pdf (the charts and markers on one"
+                   " page) or FILE.html (that page with the week-by-week table, nothing else"
+                   " needed to open it). Default: a summary here.")
 @click.option("-w", "--weeks", type=WholeNumber(1), default=None, metavar="N",
               help="Show only the last N weeks (default: everything).")
 @click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
@@ -48,7 +49,8 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None, force: boo
       voicecoach report --weeks 8
       voicecoach report --json
       voicecoach report --out progress.png
-      voicecoach report --out progress.html    # to send to your clinician
+      voicecoach report --out progress.pdf     # to print, or send to your clinician
+      voicecoach report --out progress.html
     """
     if out is not None and as_json:
         raise click.UsageError("--json prints to the terminal; --out writes a file: use one.")
@@ -78,6 +80,10 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None, force: boo
         from voicecoach.progress.chart import png_bytes
 
         write_file(out, png_bytes(result))
+    elif out.suffix.lower() == ".pdf":
+        from voicecoach.progress.chart import pdf_bytes
+
+        write_file(out, pdf_bytes(result))
     else:
         from voicecoach.progress.page import render_html
 

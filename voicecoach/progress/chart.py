@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import textwrap
 from pathlib import Path
 from typing import IO
 
@@ -13,8 +14,11 @@ import matplotlib
 matplotlib.use("Agg")  # no display: reports are written by scripts and over ssh too
 
 from matplotlib import dates as mdates  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from voicecoach.progress.history import SessionPoint, WeekSummary  # noqa: E402
@@ -24,6 +28,7 @@ from voicecoach.progress.tracking import DailyEntry  # noqa: E402
 
 PAIN_BEFORE_COLOUR = "#1f5fa8"
 PAIN_AFTER_COLOUR = "#e07b1a"
+NIGHT_PAIN_COLOUR = "#c62828"
 STATUS_COLOURS = {MarkerStatus.MET: "#2e7d32", MarkerStatus.NOT_YET: "#b26a00",
                   MarkerStatus.NOT_ENOUGH_DATA: "#6b6b6b"}
 
@@ -32,8 +37,9 @@ def _chart(report: Report) -> Figure:
     # Fixed margins, not constrained layout: laying out ten years of ticks twice
     # took longer than drawing them.
     fig = Figure(figsize=(11, 10), dpi=100)
+    FigureCanvasAgg(fig)  # a renderer to measure text with while laying the page out
     fig.suptitle(f"voicecoach progress ({report.period()})", fontsize=13, y=0.985)
-    grid = fig.add_gridspec(4, 1, height_ratios=[3, 2, 2, 1.2], left=0.07, right=0.93,
+    grid = fig.add_gridspec(4, 1, height_ratios=[3, 2, 2, 1.5], left=0.07, right=0.93,
                             top=0.93, bottom=0.01, hspace=0.4)
     pain_ax = fig.add_subplot(grid[0])
     minutes_ax = fig.add_subplot(grid[1], sharex=pain_ax)
@@ -148,7 +154,7 @@ def _daily_panel(ax: Axes, daily: list[DailyEntry], weeks: list[WeekSummary]) ->
         stiff = [(_day_number(d.date, 12), float(d.stiffness_min)) for d in daily
                  if d.stiffness_min is not None]
     nights = [_day_number(d.date, 12) for d in daily if d.night_pain]
-    handles = []
+    handles: list[Artist] = []
     if toe:
         handles += ax.plot(*_broken(toe), color="#6a3d9a", linewidth=1.4,
                            marker=None if dense else "o", markersize=2.5,
@@ -163,10 +169,12 @@ def _daily_panel(ax: Axes, daily: list[DailyEntry], weeks: list[WeekSummary]) ->
         twin.set_ylabel("stiffness (min)")
         twin.set_ylim(bottom=0)
     if nights:
-        # Along the top edge, whatever the scale: one tick per night with pain.
-        handles += ax.plot(nights, [0.96] * len(nights), linestyle="none", marker="|",
-                           markersize=8, color="#c62828", label="night with pain",
-                           transform=blended_transform_factory(ax.transData, ax.transAxes))
+        # A band along the top, whatever the scale: a red block for each night with pain,
+        # a day wide and an eighth of the panel high (a thin tick was lost on the page).
+        ax.broken_barh([(night - 0.45, 0.9) for night in nights], (0.86, 0.12),
+                       color=NIGHT_PAIN_COLOUR,
+                       transform=blended_transform_factory(ax.transData, ax.transAxes))
+        handles.append(Patch(color=NIGHT_PAIN_COLOUR, label="night with pain"))
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8)
     else:
@@ -174,15 +182,38 @@ def _daily_panel(ax: Axes, daily: list[DailyEntry], weeks: list[WeekSummary]) ->
                 transform=ax.transAxes, ha="center", va="center", color="#6b6b6b")
 
 
+STATUS_GAP_IN = 0.15
+"""Space between the widest status label and the marker's text (inches)."""
+
+
 def _markers_panel(ax: Axes, markers: list[MarkerResult]) -> None:
+    """Each marker on its own row: the status in a column as wide as its widest label
+    (measured, not guessed: "NOT ENOUGH DATA" ran into its title at a fixed 16%), then
+    the title and figures, wrapped to the width left."""
     ax.set_axis_off()
     ax.set_title("Success markers", loc="left", fontsize=11)
-    for row, marker in enumerate(markers):
-        y = 0.85 - row * 0.33
-        ax.text(0.0, y, marker.status.value.upper(), transform=ax.transAxes,
-                fontsize=10, fontweight="bold", color=STATUS_COLOURS[marker.status], va="top")
-        ax.text(0.16, y, f"{marker.title}: {marker.detail}", transform=ax.transAxes,
-                fontsize=9.5, va="top", wrap=True)
+    fig = ax.get_figure()
+    assert fig is not None
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    renderer = canvas.get_renderer()
+    labels = [ax.text(0.0, 0.0, marker.status.value.upper(), transform=ax.transAxes,
+                      fontsize=10, fontweight="bold", color=STATUS_COLOURS[marker.status],
+                      va="top")
+              for marker in markers]
+    axes_box = ax.get_window_extent(renderer)
+    widest = max((label.get_window_extent(renderer).width for label in labels), default=0.0)
+    column = (widest + STATUS_GAP_IN * fig.dpi) / axes_box.width
+    # Characters that fit in what is left of the row, at 9.5 pt (about 0.55 em each).
+    chars = max(20, int((1 - column) * axes_box.width / (9.5 * 0.55 * fig.dpi / 72)))
+    # Rows stacked by their measured height: a detail wrapped to two lines pushes the
+    # next marker down instead of running into it.
+    y = 0.92
+    for label, marker in zip(labels, markers, strict=True):
+        label.set_y(y)
+        text = ax.text(column, y, textwrap.fill(f"{marker.title}: {marker.detail}", chars),
+                       transform=ax.transAxes, fontsize=9.5, va="top")
+        y -= (text.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
 
 
 def png_bytes(report: Report) -> bytes:
@@ -193,3 +224,17 @@ def png_bytes(report: Report) -> bytes:
 
 def write_png(report: Report, out: Path | IO[bytes]) -> None:
     _chart(report).savefig(out, format="png")
+
+
+def pdf_bytes(report: Report) -> bytes:
+    """The same page as the PNG, as a one-page PDF (text stays text: it prints sharp)."""
+    buffer = io.BytesIO()
+    _chart(report).savefig(buffer, format="pdf")
+    return buffer.getvalue()
+
+
+def chart_figure(report: Report) -> Figure:
+    """The page as a matplotlib Figure, drawn: for tests of its layout."""
+    fig = _chart(report)
+    fig.canvas.draw()
+    return fig
