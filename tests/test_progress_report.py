@@ -21,7 +21,7 @@ from voicecoach.progress.chart import png_bytes
 from voicecoach.progress.history import History, SessionPoint, load_history
 from voicecoach.progress.markers import MarkerResult, MarkerStatus, evaluate_markers
 from voicecoach.progress.page import render_html
-from voicecoach.progress.report import build_report
+from voicecoach.progress.report import Safety, build_report
 from voicecoach.progress.sparkline import sparkline
 from voicecoach.progress.terminal import terminal_summary
 from voicecoach.progress.tracking import DailyEntry
@@ -96,7 +96,7 @@ def test_report_png_is_a_real_chart(twelve_weeks: Path, tmp_path: Path) -> None:
     out.write_bytes(png_bytes(report))
     assert out.read_bytes()[:8] == PNG_MAGIC
     pixels = mpimg.imread(out)
-    assert pixels.shape[:2] == (1000, 1100)
+    assert pixels.shape[:2] == (1200, 1100)
     # Not a blank page: the chart draws lines and bars in several colours.
     assert len({tuple(p) for p in pixels[::7, ::7].reshape(-1, pixels.shape[2])}) > 20
 
@@ -316,10 +316,17 @@ def test_no_text_on_the_report_page_overlaps_or_leaves_it(twelve_weeks: Path,
     from voicecoach.progress.chart import chart_figure
 
     report = build_report(load_history(twelve_weeks, tz=UTC), today=LAST_DAY)
-    fig = chart_figure(dataclasses.replace(report, markers=_long_markers(status)))
+    safety = Safety(early_returns=[("you asked to stop", 5), ("your pain went up", 2),
+                                   ("a device stopped working", 1)],
+                    interrupted=1, dizzy_sessions=2, screening="Ann Lee cleared you for "
+                    "inversion on 2024-01-01 (you answered yes to high blood pressure); "
+                    "the screening is due again on 2024-03-31. " * 2)
+    fig = chart_figure(dataclasses.replace(report, markers=_long_markers(status),
+                                           safety=safety))
     boxes = _text_boxes(fig)
     assert any("NOT ENOUGH DATA" in t for t, _ in boxes) == (
         status is MarkerStatus.NOT_ENOUGH_DATA)
+    assert any(t.startswith("Ended early: 8 session(s): you asked to stop (5)") for t, _ in boxes)
     assert _overlaps(boxes) == []
     page = fig.bbox
     outside = [t for t, box in boxes if box.x0 < page.x0 - 1 or box.x1 > page.x1 + 1
@@ -354,3 +361,23 @@ def test_report_pdf_is_one_page(twelve_weeks: Path, tmp_path: Path) -> None:
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) == 1
     # The markers are text in it, not pixels: a clinician can search and copy them.
     assert b"Success markers" in data or b"/Type /Font" in data
+
+
+def test_the_safety_events_and_the_screening_are_in_the_summary(tmp_path: Path) -> None:
+    """Early returns and why, in words, dizziness and the screening's standing: on the
+    terminal summary, in --json and on the page, from a real database."""
+    from session_history import record_clean_screening
+
+    db = tmp_path / "v.db"
+    with Store.open(db) as store:
+        for day, reason in ((0, "completed"), (1, "stop"), (2, "stop"), (3, "pain_rise")):
+            write_session(store, START + dt.timedelta(days=day), 5, 4, end=reason)
+    record_clean_screening(db)
+    runner = CliRunner()
+    text = runner.invoke(main, ["report", "--db", str(db)], terminal_width=200).output
+    assert "Ended early: 3 session(s): you asked to stop (2); your pain went up (1)" in text
+    assert "Dizziness reported in 0 session(s)" in text
+    assert "Screening: Your screening of" in text and "found no reason" in text
+    data = json.loads(runner.invoke(main, ["report", "--db", str(db), "--json"]).output)
+    assert data["safety"]["early_returns"] == [["you asked to stop", 2],
+                                               ["your pain went up", 1]]

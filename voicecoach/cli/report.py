@@ -14,6 +14,7 @@ from voicecoach.cli.database import resolve_db_path, using_store
 from voicecoach.cli.output import check_out_path, write_file
 from voicecoach.progress.history import History, load_history
 from voicecoach.progress.report import build_report, report_dict
+from voicecoach.protocol.screening import screening_status
 
 SUFFIXES = (".png", ".pdf", ".html", ".htm")
 
@@ -57,12 +58,14 @@ def report(db_path: Path | None, out: Path | None, weeks: int | None, force: boo
     if out is not None:
         check_out_path(out, SUFFIXES, force=force)
     path = resolve_db_path(db_path)
+    screening: str | None = None
     if not path.exists() and path.parent.is_dir():
         history = History(sessions=[], daily=[])  # nothing recorded: no database to create
     else:
         with using_store(db_path, reading=True) as store:
             history = load_history(store)
-    result = build_report(history, weeks=weeks, today=dt.date.today())
+            screening = screening_status(store, dt.date.today()).reason
+    result = build_report(history, weeks=weeks, today=dt.date.today(), screening=screening)
     if as_json:
         click.echo(json.dumps(report_dict(result), indent=2))
         return

@@ -25,6 +25,7 @@ from voicecoach.cli.settings import setting_option
 from voicecoach.config.keys import DEFAULT_RATE
 from voicecoach.logs import log_to_file
 from voicecoach.paths import default_db_path
+from voicecoach.protocol.end_reasons import END_REASONS
 from voicecoach.protocol.program import DEFAULT_PROGRAM, Program, ProgramError
 from voicecoach.protocol.validate import load_program
 from voicecoach.runtime.recorder import SessionRecorder
@@ -258,16 +259,6 @@ def _open_session(store: Store, program: Program, settings: EngineSettings,
     return SessionRecorder(store, session_id, events_path)
 
 
-END_REASONS: dict[str, str] = {
-    "stop": "you asked to stop",
-    "pain_rise": "your pain went up",
-    "no_answer": "a question went unanswered",
-    "symptom": "you named a warning sign",
-    "help": "you asked for help",
-    "dizzy": "you felt dizzy",
-    "device_lost": "a device stopped working",
-}
-"""Why a session ended early, in words, for the line printed at its end."""
 
 
 def end_summary(reason: str) -> str:

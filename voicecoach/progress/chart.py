@@ -36,11 +36,11 @@ STATUS_COLOURS = {MarkerStatus.MET: "#2e7d32", MarkerStatus.NOT_YET: "#b26a00",
 def _chart(report: Report) -> Figure:
     # Fixed margins, not constrained layout: laying out ten years of ticks twice
     # took longer than drawing them.
-    fig = Figure(figsize=(11, 10), dpi=100)
+    fig = Figure(figsize=(11, 12), dpi=100)
     FigureCanvasAgg(fig)  # a renderer to measure text with while laying the page out
     fig.suptitle(f"voicecoach progress ({report.period()})", fontsize=13, y=0.985)
-    grid = fig.add_gridspec(4, 1, height_ratios=[3, 2, 2, 1.5], left=0.07, right=0.93,
-                            top=0.93, bottom=0.01, hspace=0.4)
+    grid = fig.add_gridspec(4, 1, height_ratios=[3, 2, 2, 3.2], left=0.07, right=0.93,
+                            top=0.94, bottom=0.01, hspace=0.35)
     pain_ax = fig.add_subplot(grid[0])
     minutes_ax = fig.add_subplot(grid[1], sharex=pain_ax)
     daily_ax = fig.add_subplot(grid[2], sharex=pain_ax)
@@ -48,7 +48,7 @@ def _chart(report: Report) -> Figure:
     _pain_panel(pain_ax, report.sessions, report.weeks)
     _minutes_panel(minutes_ax, report.weeks)
     _daily_panel(daily_ax, report.daily, report.weeks)
-    _markers_panel(markers_ax, report.markers)
+    _markers_panel(markers_ax, report.markers, report.safety.lines())
     locator = mdates.AutoDateLocator()
     daily_ax.xaxis.set_major_locator(locator)
     daily_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -186,7 +186,7 @@ STATUS_GAP_IN = 0.15
 """Space between the widest status label and the marker's text (inches)."""
 
 
-def _markers_panel(ax: Axes, markers: list[MarkerResult]) -> None:
+def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str]) -> None:
     """Each marker on its own row: the status in a column as wide as its widest label
     (measured, not guessed: "NOT ENOUGH DATA" ran into its title at a fixed 16%), then
     the title and figures, wrapped to the width left."""
@@ -214,6 +214,15 @@ def _markers_panel(ax: Axes, markers: list[MarkerResult]) -> None:
         text = ax.text(column, y, textwrap.fill(f"{marker.title}: {marker.detail}", chars),
                        transform=ax.transAxes, fontsize=9.5, va="top")
         y -= (text.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
+    # Then the safety events, under their own heading, wrapped to the whole row.
+    y -= 0.1 * fig.dpi / axes_box.height
+    heading = ax.text(0.0, y, "Safety", transform=ax.transAxes, fontsize=11, va="top")
+    y -= (heading.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
+    wide = max(20, int(axes_box.width / (9.5 * 0.55 * fig.dpi / 72)))
+    for line in safety:
+        text = ax.text(0.0, y, textwrap.fill(line, wide), transform=ax.transAxes,
+                       fontsize=9.5, va="top")
+        y -= (text.get_window_extent(renderer).height + 0.05 * fig.dpi) / axes_box.height
 
 
 def png_bytes(report: Report) -> bytes:

@@ -36,6 +36,8 @@ class SessionPoint:
     duration_s: float | None
     held_s: float | None
     """Time spent in holds, i.e. inverted (seconds); None if no hold began."""
+    dizzy: bool = False
+    """Dizziness was reported during the session."""
 
     @property
     def day(self) -> dt.date:
@@ -86,7 +88,7 @@ def session_point(row: dict[str, Any], tz: dt.tzinfo | None = None) -> SessionPo
         started_at=str(row["started_at"]), ended_at=row["ended_at"],
         program=str(row["program"]), status=str(row["status"]), end_reason=row["end_reason"],
         pain_before=row["pain_before"], pain_after=row["pain_after"],
-        duration_s=row["duration_s"], held_s=row["held_s"])
+        duration_s=row["duration_s"], held_s=row["held_s"], dizzy=bool(row.get("dizzy")))
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,50 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from voicecoach.progress.history import History, SessionPoint, WeekSummary
 from voicecoach.progress.markers import MarkerResult, evaluate_markers
 from voicecoach.progress.tracking import DailyEntry
+from voicecoach.protocol.end_reasons import END_REASONS
+
+
+@dataclass(frozen=True)
+class Safety:
+    """What a clinician looks for first: sessions that ended early and why, dizziness,
+    and where the screening stands."""
+
+    early_returns: list[tuple[str, int]]
+    """(why, in words; sessions), the commonest first."""
+    interrupted: int
+    """Sessions whose process ended before they did (a crash, a power cut)."""
+    dizzy_sessions: int
+    screening: str | None
+    """The screening's standing in one sentence (None: not looked up)."""
+
+    def lines(self) -> list[str]:
+        early = sum(count for _, count in self.early_returns)
+        lines = [f"Ended early: {early} session(s)" + (": " + "; ".join(
+            f"{why} ({count})" for why, count in self.early_returns) if early else "")]
+        if self.interrupted:
+            lines.append(f"Interrupted (the coach stopped running): {self.interrupted}"
+                         " session(s)")
+        lines.append(f"Dizziness reported in {self.dizzy_sessions} session(s)")
+        if self.screening:
+            lines.append(f"Screening: {self.screening}")
+        return lines
+
+
+def _safety(sessions: list[SessionPoint], screening: str | None) -> Safety:
+    reasons = Counter(s.end_reason for s in sessions
+                      if s.status == "ended_early" and s.end_reason)
+    return Safety(
+        early_returns=[(END_REASONS.get(r, r.replace("_", " ")), n)
+                       for r, n in reasons.most_common()],
+        interrupted=sum(s.status == "interrupted" for s in sessions),
+        dizzy_sessions=sum(s.dizzy for s in sessions), screening=screening)
 
 
 @dataclass(frozen=True)
@@ -25,6 +63,7 @@ class Report:
     """The sessions in those weeks."""
     daily: list[DailyEntry]
     markers: list[MarkerResult]
+    safety: Safety
 
     @property
     def empty(self) -> bool:
@@ -44,17 +83,18 @@ def report_dict(report: Report) -> dict[str, Any]:
     weeks = [{**dataclasses.asdict(w), "start": w.start.isoformat(), "end": w.end.isoformat()}
              for w in report.weeks]
     return {"period": report.period(), "weeks": weeks,
-            "markers": [m.as_dict() for m in report.markers]}
+            "markers": [m.as_dict() for m in report.markers],
+            "safety": dataclasses.asdict(report.safety)}
 
 
 def build_report(history: History, *, weeks: int | None = None,
-                 today: dt.date | None = None) -> Report:
+                 today: dt.date | None = None, screening: str | None = None) -> Report:
     """The last `weeks` weeks (all by default) up to `today`'s week, and the markers."""
     all_weeks = history.weeks(through=today)
     shown = all_weeks[-weeks:] if weeks is not None else all_weeks
     since = shown[0].start if shown else None
+    sessions = [s for s in history.sessions if since is not None and s.day >= since]
     return Report(
-        history=history, weeks=shown,
-        sessions=[s for s in history.sessions if since is not None and s.day >= since],
+        history=history, weeks=shown, sessions=sessions,
         daily=[d for d in history.daily if since is not None and d.date >= since],
-        markers=evaluate_markers(history))
+        markers=evaluate_markers(history), safety=_safety(sessions, screening))

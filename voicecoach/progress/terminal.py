@@ -61,5 +61,6 @@ def terminal_summary(report: Report) -> RenderableType:
                         f"{marker.title}: {marker.detail}")
     lines: list[RenderableType] = [
         Text(f"voicecoach progress ({report.period()})", style="bold"), table,
-        Text("Success markers", style="bold"), markers]
+        Text("Success markers", style="bold"), markers,
+        Text("Safety", style="bold"), *(Text(line) for line in report.safety.lines())]
     return Group(*lines)
