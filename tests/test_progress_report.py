@@ -21,7 +21,7 @@ from voicecoach.progress.chart import png_bytes
 from voicecoach.progress.history import History, SessionPoint, load_history
 from voicecoach.progress.markers import MarkerResult, MarkerStatus, evaluate_markers
 from voicecoach.progress.page import render_html
-from voicecoach.progress.report import Safety, build_report
+from voicecoach.progress.report import Safety, build_report, frequency_line
 from voicecoach.progress.sparkline import sparkline
 from voicecoach.progress.terminal import terminal_summary
 from voicecoach.progress.tracking import DailyEntry
@@ -327,6 +327,9 @@ def test_no_text_on_the_report_page_overlaps_or_leaves_it(twelve_weeks: Path,
     assert any("NOT ENOUGH DATA" in t for t, _ in boxes) == (
         status is MarkerStatus.NOT_ENOUGH_DATA)
     assert any(t.startswith("Ended early: 8 session(s): you asked to stop (5)") for t, _ in boxes)
+    # A screening line too long for the page is cut where it would leave it, visibly.
+    [screening] = [t for t, _ in boxes if t.startswith("Screening:")]
+    assert screening.endswith(" ...")
     assert _overlaps(boxes) == []
     page = fig.bbox
     outside = [t for t, box in boxes if box.x0 < page.x0 - 1 or box.x1 > page.x1 + 1
@@ -377,7 +380,18 @@ def test_the_safety_events_and_the_screening_are_in_the_summary(tmp_path: Path) 
     text = runner.invoke(main, ["report", "--db", str(db)], terminal_width=200).output
     assert "Ended early: 3 session(s): you asked to stop (2); your pain went up (1)" in text
     assert "Dizziness reported in 0 session(s)" in text
+    # Four sessions in week 1, none since: against the 3-4 a week advised.
+    assert "Sessions a week: " in text and "(3-4 advised)" in text
     assert "Screening: Your screening of" in text and "found no reason" in text
     data = json.loads(runner.invoke(main, ["report", "--db", str(db), "--json"]).output)
     assert data["safety"]["early_returns"] == [["you asked to stop", 2],
                                                ["your pain went up", 1]]
+
+
+def test_sessions_a_week_against_the_three_or_four_advised(twelve_weeks: Path) -> None:
+    report = build_report(load_history(twelve_weeks, tz=UTC), today=LAST_DAY)
+    counts = [w.sessions for w in report.weeks]
+    assert frequency_line(report.weeks) == (
+        f"Sessions a week: {sum(counts) / 12:.1f} on average over 12 week(s) (3-4 advised);"
+        f" {sum(c < 3 for c in counts)} week(s) under 3, {sum(c > 4 for c in counts)} over 4")
+    assert sum(counts) == 37

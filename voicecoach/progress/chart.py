@@ -23,7 +23,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from voicecoach.progress.history import SessionPoint, WeekSummary  # noqa: E402
 from voicecoach.progress.markers import MarkerResult, MarkerStatus  # noqa: E402
-from voicecoach.progress.report import Report  # noqa: E402
+from voicecoach.progress.report import Report, frequency_line  # noqa: E402
 from voicecoach.progress.tracking import DailyEntry  # noqa: E402
 
 PAIN_BEFORE_COLOUR = "#1f5fa8"
@@ -48,7 +48,8 @@ def _chart(report: Report) -> Figure:
     _pain_panel(pain_ax, report.sessions, report.weeks)
     _minutes_panel(minutes_ax, report.weeks)
     _daily_panel(daily_ax, report.daily, report.weeks)
-    _markers_panel(markers_ax, report.markers, report.safety.lines())
+    _markers_panel(markers_ax, report.markers,
+                   [frequency_line(report.weeks), *report.safety.lines()])
     locator = mdates.AutoDateLocator()
     daily_ax.xaxis.set_major_locator(locator)
     daily_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -214,14 +215,26 @@ def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str]) -> 
         text = ax.text(column, y, textwrap.fill(f"{marker.title}: {marker.detail}", chars),
                        transform=ax.transAxes, fontsize=9.5, va="top")
         y -= (text.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
-    # Then the safety events, under their own heading, wrapped to the whole row.
+    # Then sessions a week and the safety events, under their own heading, wrapped to
+    # the whole row.
     y -= 0.1 * fig.dpi / axes_box.height
-    heading = ax.text(0.0, y, "Safety", transform=ax.transAxes, fontsize=11, va="top")
+    heading = ax.text(0.0, y, "Dose and safety", transform=ax.transAxes, fontsize=11,
+                      va="top")
     y -= (heading.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
     wide = max(20, int(axes_box.width / (9.5 * 0.55 * fig.dpi / 72)))
+    floor = fig.bbox.y0 + 0.05 * fig.dpi  # the page's bottom edge, less a margin
     for line in safety:
-        text = ax.text(0.0, y, textwrap.fill(line, wide), transform=ax.transAxes,
-                       fontsize=9.5, va="top")
+        wrapped = textwrap.wrap(line, wide)
+        text = ax.text(0.0, y, "\n".join(wrapped), transform=ax.transAxes, fontsize=9.5,
+                       va="top")
+        # Whatever would run off the page is cut, visibly: the whole of it is in the
+        # terminal summary and --json.
+        while text.get_window_extent(renderer).y0 < floor and len(wrapped) > 1:
+            wrapped = wrapped[:-1]
+            text.set_text("\n".join(wrapped[:-1] + [wrapped[-1] + " ..."]))
+        if text.get_window_extent(renderer).y0 < floor:
+            text.remove()
+            break
         y -= (text.get_window_extent(renderer).height + 0.05 * fig.dpi) / axes_box.height
 
 

@@ -17,6 +17,21 @@ from voicecoach.progress.markers import MarkerResult, evaluate_markers
 from voicecoach.progress.tracking import DailyEntry
 from voicecoach.protocol.end_reasons import END_REASONS
 
+ADVISED_SESSIONS_A_WEEK = (3, 4)
+"""Consistency over intensity: three or four sessions a week at moderate angles."""
+
+
+def frequency_line(weeks: list[WeekSummary]) -> str:
+    """Sessions a week in view against the 3-4 advised, and the weeks outside it."""
+    low, high = ADVISED_SESSIONS_A_WEEK
+    if not weeks:
+        return f"Sessions a week: none recorded ({low}-{high} advised)"
+    mean = sum(w.sessions for w in weeks) / len(weeks)
+    under = sum(w.sessions < low for w in weeks)
+    over = sum(w.sessions > high for w in weeks)
+    return (f"Sessions a week: {mean:.1f} on average over {len(weeks)} week(s)"
+            f" ({low}-{high} advised); {under} week(s) under {low}, {over} over {high}")
+
 
 @dataclass(frozen=True)
 class Safety:
@@ -84,6 +99,8 @@ def report_dict(report: Report) -> dict[str, Any]:
              for w in report.weeks]
     return {"period": report.period(), "weeks": weeks,
             "markers": [m.as_dict() for m in report.markers],
+            "sessions_a_week": {"advised": list(ADVISED_SESSIONS_A_WEEK),
+                                "line": frequency_line(report.weeks)},
             "safety": dataclasses.asdict(report.safety)}
 
 
