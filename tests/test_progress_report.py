@@ -386,6 +386,10 @@ def test_the_safety_events_and_the_screening_are_in_the_summary(tmp_path: Path) 
     data = json.loads(runner.invoke(main, ["report", "--db", str(db), "--json"]).output)
     assert data["safety"]["early_returns"] == [["you asked to stop", 2],
                                                ["your pain went up", 1]]
+    page = tmp_path / "r.html"
+    assert runner.invoke(main, ["report", "--db", str(db), "--out", str(page)]).exit_code == 0
+    assert ("<li>Ended early: 3 session(s): you asked to stop (2); your pain went up (1)</li>"
+            in page.read_text(encoding="utf-8"))
 
 
 def test_sessions_a_week_against_the_three_or_four_advised(twelve_weeks: Path) -> None:

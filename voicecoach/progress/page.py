@@ -8,7 +8,7 @@ import datetime as dt
 import html
 
 from voicecoach.progress.chart import png_bytes
-from voicecoach.progress.report import Report
+from voicecoach.progress.report import Report, frequency_line
 
 
 def _cell(value: float | int | None, digits: int = 1) -> str:
@@ -26,6 +26,8 @@ def render_html(report: Report) -> str:
     marker_rows = "\n".join(
         f'<tr><td class="status {m.status.name.lower()}">{e(m.status.value)}</td>'
         f"<td>{e(m.title)}</td><td>{e(m.detail)}</td></tr>" for m in report.markers)
+    safety_items = "\n".join(f"<li>{e(line)}</li>" for line in
+                              [frequency_line(report.weeks), *report.safety.lines()])
     week_rows = "\n".join(
         f"<tr><td>{w.number}</td><td>{w.start}</td><td>{w.sessions}</td>"
         f"<td>{w.minutes_inverted:.1f}</td><td>{_cell(w.pain_before)}</td>"
@@ -59,6 +61,10 @@ p.note {{ color: #555; font-size: 0.9rem; }}
 <tr><th>Status</th><th>Marker</th><th>Figures</th></tr>
 {marker_rows}
 </table>
+<h2>Dose and safety</h2>
+<ul>
+{safety_items}
+</ul>
 <p class="note">Week 1 is the first seven days anything was recorded. Pain is the
 0-10 rating given before each session; toe touch is the gap between fingertips and
 toes in a standing forward bend (smaller is better).</p>
