@@ -130,7 +130,8 @@ def test_backup_command(tmp_path: Path) -> None:
     assert copy.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 7
     copy.close()
     again = _single_error_line(_run("backup", "--db", str(db), "--out", str(out)))
-    assert again == f"Error: cannot back up to {out}: the file already exists"
+    assert again == (f"Error: {out} already exists: choose another --out, or add --force"
+                     " to replace it")
 
 
 def test_backup_by_default_goes_next_to_the_database(tmp_path: Path) -> None:
