@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,10 +18,8 @@ import pytest
 
 from devkit.pulse import PulseServer
 from devkit.session_events import wait_for_event
+from live_session import start_live_session
 from processes import JUDGE, children_running
-from session_history import record_clean_screening, record_past_sessions
-
-PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"
 
 
 def _judges(parent: int) -> list[int]:
@@ -34,14 +30,7 @@ def _judges(parent: int) -> list[int]:
 def test_a_lost_judge_is_found_in_silence_and_the_user_brought_up(
         fresh_pulse: PulseServer, tmp_path: Path, fault: signal.Signals,
         _voicecoach_home: Path):
-    db, events = tmp_path / "session.db", tmp_path / "ev.jsonl"
-    record_clean_screening(db)
-    record_past_sessions(db)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "start", "--program", str(PROGRAM), "--pain",
-         "3", "--no-checklist", "--db", str(db), "--events", str(events)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, **fresh_pulse.client_env()})
+    proc, _, events = start_live_session(fresh_pulse, tmp_path)
     try:
         wait_for_event(events, lambda e: e["type"] == "hold_started", 40, proc)
         time.sleep(1.0)

@@ -4,30 +4,18 @@ can no longer be heard, is told why and brought up at once, and nothing is lost.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from devkit.pulse import PulseServer
 from devkit.session_events import read_events, wait_for_event
-from session_history import record_clean_screening, record_past_sessions
-
-PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"
+from live_session import start_live_session
 
 
 def test_an_unplugged_microphone_mid_hold_brings_the_user_up(
         fresh_pulse: PulseServer, tmp_path: Path, _voicecoach_home: Path):
-    db, events = tmp_path / "session.db", tmp_path / "ev.jsonl"
-    record_clean_screening(db)
-    record_past_sessions(db)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "start", "--program", str(PROGRAM), "--pain",
-         "3", "--no-checklist", "--answer-wait", "15", "--db", str(db), "--events", str(events)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, **fresh_pulse.client_env()})
+    proc, db, events = start_live_session(fresh_pulse, tmp_path, "--answer-wait", "15")
     try:
         wait_for_event(events, lambda e: e["type"] == "hold_started", 40, proc)
         time.sleep(1.0)

@@ -259,8 +259,6 @@ def _open_session(store: Store, program: Program, settings: EngineSettings,
     return SessionRecorder(store, session_id, events_path)
 
 
-
-
 def end_summary(reason: str) -> str:
     """The one line a session ends with."""
     if reason == "completed":

@@ -23,7 +23,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from voicecoach.progress.history import SessionPoint, WeekSummary  # noqa: E402
 from voicecoach.progress.markers import MarkerResult, MarkerStatus  # noqa: E402
-from voicecoach.progress.report import Report, frequency_line  # noqa: E402
+from voicecoach.progress.report import Report  # noqa: E402
 from voicecoach.progress.tracking import DailyEntry  # noqa: E402
 
 PAIN_BEFORE_COLOUR = "#1f5fa8"
@@ -48,8 +48,7 @@ def _chart(report: Report) -> Figure:
     _pain_panel(pain_ax, report.sessions, report.weeks)
     _minutes_panel(minutes_ax, report.weeks)
     _daily_panel(daily_ax, report.daily, report.weeks)
-    _markers_panel(markers_ax, report.markers,
-                   [frequency_line(report.weeks), *report.safety.lines()])
+    _markers_panel(markers_ax, report.markers, report.dose_and_safety())
     locator = mdates.AutoDateLocator()
     daily_ax.xaxis.set_major_locator(locator)
     daily_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -183,6 +182,16 @@ def _daily_panel(ax: Axes, daily: list[DailyEntry], weeks: list[WeekSummary]) ->
                 transform=ax.transAxes, ha="center", va="center", color="#6b6b6b")
 
 
+TEXT_PT = 9.5
+"""The markers' and safety lines' font size (points)."""
+
+
+def _chars_fitting(width_px: float, dpi: float) -> int:
+    """Characters of TEXT_PT text that fit in `width_px` (about 0.55 em each), for
+    wrapping; the layout test checks the estimate against what is drawn."""
+    return max(20, int(width_px / (TEXT_PT * 0.55 * dpi / 72)))
+
+
 STATUS_GAP_IN = 0.15
 """Space between the widest status label and the marker's text (inches)."""
 
@@ -205,15 +214,14 @@ def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str]) -> 
     axes_box = ax.get_window_extent(renderer)
     widest = max((label.get_window_extent(renderer).width for label in labels), default=0.0)
     column = (widest + STATUS_GAP_IN * fig.dpi) / axes_box.width
-    # Characters that fit in what is left of the row, at 9.5 pt (about 0.55 em each).
-    chars = max(20, int((1 - column) * axes_box.width / (9.5 * 0.55 * fig.dpi / 72)))
+    chars = _chars_fitting((1 - column) * axes_box.width, fig.dpi)
     # Rows stacked by their measured height: a detail wrapped to two lines pushes the
     # next marker down instead of running into it.
     y = 0.92
     for label, marker in zip(labels, markers, strict=True):
         label.set_y(y)
         text = ax.text(column, y, textwrap.fill(f"{marker.title}: {marker.detail}", chars),
-                       transform=ax.transAxes, fontsize=9.5, va="top")
+                       transform=ax.transAxes, fontsize=TEXT_PT, va="top")
         y -= (text.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
     # Then sessions a week and the safety events, under their own heading, wrapped to
     # the whole row.
@@ -221,12 +229,12 @@ def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str]) -> 
     heading = ax.text(0.0, y, "Dose and safety", transform=ax.transAxes, fontsize=11,
                       va="top")
     y -= (heading.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
-    wide = max(20, int(axes_box.width / (9.5 * 0.55 * fig.dpi / 72)))
+    wide = _chars_fitting(axes_box.width, fig.dpi)
     floor = fig.bbox.y0 + 0.05 * fig.dpi  # the page's bottom edge, less a margin
     for line in safety:
         wrapped = textwrap.wrap(line, wide)
-        text = ax.text(0.0, y, "\n".join(wrapped), transform=ax.transAxes, fontsize=9.5,
-                       va="top")
+        text = ax.text(0.0, y, "\n".join(wrapped), transform=ax.transAxes,
+                       fontsize=TEXT_PT, va="top")
         # Whatever would run off the page is cut, visibly: the whole of it is in the
         # terminal summary and --json.
         while text.get_window_extent(renderer).y0 < floor and len(wrapped) > 1:

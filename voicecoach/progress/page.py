@@ -8,7 +8,7 @@ import datetime as dt
 import html
 
 from voicecoach.progress.chart import png_bytes
-from voicecoach.progress.report import Report, frequency_line
+from voicecoach.progress.report import Report
 
 
 def _cell(value: float | int | None, digits: int = 1) -> str:
@@ -26,8 +26,7 @@ def render_html(report: Report) -> str:
     marker_rows = "\n".join(
         f'<tr><td class="status {m.status.name.lower()}">{e(m.status.value)}</td>'
         f"<td>{e(m.title)}</td><td>{e(m.detail)}</td></tr>" for m in report.markers)
-    safety_items = "\n".join(f"<li>{e(line)}</li>" for line in
-                              [frequency_line(report.weeks), *report.safety.lines()])
+    safety_items = "\n".join(f"<li>{e(line)}</li>" for line in report.dose_and_safety())
     week_rows = "\n".join(
         f"<tr><td>{w.number}</td><td>{w.start}</td><td>{w.sessions}</td>"
         f"<td>{w.minutes_inverted:.1f}</td><td>{_cell(w.pain_before)}</td>"

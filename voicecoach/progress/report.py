@@ -80,6 +80,11 @@ class Report:
     markers: list[MarkerResult]
     safety: Safety
 
+    def dose_and_safety(self) -> list[str]:
+        """Sessions a week, then the safety lines: what every view of the report shows
+        under "Dose and safety"."""
+        return [frequency_line(self.weeks), *self.safety.lines()]
+
     @property
     def empty(self) -> bool:
         return not self.history.sessions and not self.history.daily

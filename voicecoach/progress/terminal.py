@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from voicecoach.progress.markers import MarkerStatus
-from voicecoach.progress.report import Report, frequency_line
+from voicecoach.progress.report import Report
 from voicecoach.progress.sparkline import sparkline
 
 TERMINAL_COLUMNS = 40
@@ -62,6 +62,6 @@ def terminal_summary(report: Report) -> RenderableType:
     lines: list[RenderableType] = [
         Text(f"voicecoach progress ({report.period()})", style="bold"), table,
         Text("Success markers", style="bold"), markers,
-        Text("Dose and safety", style="bold"), Text(frequency_line(report.weeks)),
-        *(Text(line) for line in report.safety.lines())]
+        Text("Dose and safety", style="bold"),
+        *(Text(line) for line in report.dose_and_safety())]
     return Group(*lines)

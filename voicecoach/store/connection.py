@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from voicecoach.store.errors import describe_sqlite_error
+from voicecoach.store.health import read_only_uri
 from voicecoach.store.store import Store, StoreError
 
 BUSY_TIMEOUT_S = 5.0
@@ -53,8 +54,7 @@ def side_connection(store_or_db_path: Store | Path | str) -> Iterator[sqlite3.Co
 def read_only(path: Path, timeout_s: float = BUSY_TIMEOUT_S) -> Iterator[sqlite3.Connection]:
     """A connection that can change nothing (a backup, or a check of a file in use).
     sqlite3.DatabaseError passes through: the caller says what it means."""
-    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True,
-                           timeout=timeout_s)
+    conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=timeout_s)
     try:
         yield conn
     finally:

@@ -18,6 +18,13 @@ from voicecoach.store.migrations import LATEST, applied_numbers, migrate, pendin
 logger = logging.getLogger(__name__)
 
 
+def read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """The URI that opens `path` so that nothing can change it (pass uri=True).
+    `immutable`: nobody writes the file at all (a folder no one may write, where SQLite
+    could not make its -shm either)."""
+    return Path(path).resolve().as_uri() + ("?immutable=1" if immutable else "?mode=ro")
+
+
 def check_location(path: Path) -> None:
     parent = path.parent
     if not parent.exists():

@@ -42,6 +42,7 @@ from voicecoach.store.health import (
     configure,
     identity,
     quick_check_problems,
+    read_only_uri,
     set_aside_orphan_wal,
     set_aside_wal,
     upgrade,
@@ -168,10 +169,7 @@ class Store:
         path = Path(path)
         if not path.is_file():
             raise StoreError(f"cannot open database {path}: there is no such file")
-        # immutable: no -shm can be made beside a file in a folder nobody may write, and
-        # no one writes a file there; otherwise plain read-only.
-        writable_folder = os.access(path.parent, os.W_OK)
-        uri = path.resolve().as_uri() + ("?mode=ro" if writable_folder else "?immutable=1")
+        uri = read_only_uri(path, immutable=not os.access(path.parent, os.W_OK))
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None,
                                    check_same_thread=False)
@@ -489,8 +487,8 @@ class Store:
                                  f" {', '.join(map(str, running)) or os.getpid()}): restore"
                                  " once it has ended")
             try:
-                with contextlib.closing(sqlite3.connect(
-                        source.resolve().as_uri() + "?mode=ro", uri=True)) as backup_conn:
+                with contextlib.closing(sqlite3.connect(read_only_uri(source),
+                                                        uri=True)) as backup_conn:
                     check_health(backup_conn, source)
                     backup_conn.backup(conn)
                 upgrade(conn, self.path)
