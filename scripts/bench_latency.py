@@ -226,9 +226,9 @@ def measure_idle_live(work: Path, word: np.ndarray, seconds: float = 12.0) -> tu
     the microphone as the session opens. PortAudio and the sound server's client
     libraries are counted here, which the file contract never loads."""
 
-    from pulse import PulseServer
+    from devkit.pulse import PulseServer
 
-    from session_history import record_clean_screening, record_past_sessions
+    from devkit.session_history import record_clean_screening, record_past_sessions
 
     db = work / "live.db"
     record_clean_screening(db)

@@ -136,10 +136,10 @@ def bench_kills(n: int, work: Path) -> None:
 
 
 def bench_judge_kills(n: int, work: Path) -> None:
-    from pulse import PulseServer
+    from devkit.pulse import PulseServer
 
     from processes import JUDGE, children_running
-    from session_history import record_clean_screening, record_past_sessions
+    from devkit.session_history import record_clean_screening, record_past_sessions
 
     found: list[float] = []
     with cpu_load(), PulseServer(work / "pulse") as server:

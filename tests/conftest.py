@@ -9,7 +9,7 @@ DATA = Path(__file__).parent / "data"
 # Private PulseAudio server fixtures (pulse_server, pulse_env, fresh_pulse): devkit/pulse.py.
 pytest_plugins = ["devkit.pulse"]
 
-from session_history import record_clean_screening, record_past_sessions  # noqa: E402
+from devkit.session_history import record_clean_screening, record_past_sessions  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from devkit.pulse import PulseServer
-from session_history import record_clean_screening, record_past_sessions
+from devkit.session_history import record_clean_screening, record_past_sessions
 
 PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"
 """20 degrees, descend 10 s, hold 60 s."""

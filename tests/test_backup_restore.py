@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from session_history import record_clean_screening, record_past_sessions
+from devkit.session_history import record_clean_screening, record_past_sessions
 from voicecoach.cli import main
 from voicecoach.store import Store
 

@@ -101,7 +101,7 @@ def test_a_disk_that_fills_mid_session_loses_nothing(tmp_path: Path) -> None:
 def test_a_text_session_on_a_disk_that_fills_is_guided_to_its_end_and_kept(
         tmp_path: Path) -> None:
     disk, events = tmp_path / "home", tmp_path / "ev.jsonl"
-    seed = ("from session_history import record_clean_screening, record_past_sessions\n"
+    seed = ("from devkit.session_history import record_clean_screening, record_past_sessions\n"
             "from voicecoach.paths import default_db_path\n"
             "record_clean_screening(default_db_path()); record_past_sessions(default_db_path())")
     voicecoach = f'"{sys.executable}" -m voicecoach'

@@ -369,7 +369,7 @@ def test_report_pdf_is_one_page(twelve_weeks: Path, tmp_path: Path) -> None:
 def test_the_safety_events_and_the_screening_are_in_the_summary(tmp_path: Path) -> None:
     """Early returns and why, in words, dizziness and the screening's standing: on the
     terminal summary, in --json and on the page, from a real database."""
-    from session_history import record_clean_screening
+    from devkit.session_history import record_clean_screening
 
     db = tmp_path / "v.db"
     with Store.open(db) as store:

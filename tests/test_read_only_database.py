@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from session_history import record_clean_screening, record_past_sessions
+from devkit.session_history import record_clean_screening, record_past_sessions
 from voicecoach.store import Store
 
 READ_ONLY_COMMANDS = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from session_history import record_clean_screening
+from devkit.session_history import record_clean_screening
 from voicecoach.cli import main
 from voicecoach.store import Store
 from voicecoach.store.journal import journal_files

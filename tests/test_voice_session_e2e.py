@@ -17,7 +17,7 @@ import numpy as np
 from audio_match import HostWatch, similarity
 from devkit.pulse import PulseServer, Recording, window_rms
 from devkit.session_events import read_events, wait_for_event
-from session_history import record_clean_screening, record_past_sessions
+from devkit.session_history import record_clean_screening, record_past_sessions
 from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import RATE, read_wav
 from voicecoach.voice.speaking import PromptLibrary

@@ -1,6 +1,6 @@
 """Histories a test (or a benchmark) starts from: a clean screening, sessions long past.
 
-Plain functions, imported by the tests and by scripts/bench_latency.py alike.
+Plain functions, imported by the tests and by the benchmarks in scripts/ alike.
 """
 
 from __future__ import annotations
