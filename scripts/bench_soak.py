@@ -136,9 +136,8 @@ def bench_kills(n: int, work: Path) -> None:
 
 
 def bench_judge_kills(n: int, work: Path) -> None:
+    from devkit.processes import JUDGE, children_running
     from devkit.pulse import PulseServer
-
-    from processes import JUDGE, children_running
     from devkit.session_history import record_clean_screening, record_past_sessions
 
     found: list[float] = []

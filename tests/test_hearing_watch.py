@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from devkit.processes import JUDGE, children_running
 from devkit.pulse import PulseServer
 from devkit.session_events import wait_for_event
 from live_session import start_live_session
-from processes import JUDGE, children_running
 
 
 def _judges(parent: int) -> list[int]:

@@ -70,8 +70,9 @@ def test_history_json_and_limit(tmp_path: Path) -> None:
         "id": 2, "started_at": "2024-05-02T08:00:00+00:00", "ended_at": None,
         "program": "weeks-1-2", "status": "ended_early", "end_reason": "pain_rise",
         "pain_before": 4, "pain_after": None, "duration_s": 47.0, "held_s": 42.0,
-        "event_count": 3, "simulated": False, "dizzy": False, "dizziness_passed": None}
-    assert sessions[1]["held_s"] == 90.0
+        "event_count": 3, "simulated": False, "dizzy": False, "dizziness_passed": None,
+        "angle": 30}
+    assert sessions[1]["held_s"] == 90.0 and sessions[1]["angle"] == 20
     limited = json.loads(_run("history", "-d", str(db), "--json", "-n", "1").stdout)
     assert [s["id"] for s in limited] == [2]
 

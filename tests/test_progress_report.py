@@ -96,7 +96,7 @@ def test_report_png_is_a_real_chart(twelve_weeks: Path, tmp_path: Path) -> None:
     out.write_bytes(png_bytes(report))
     assert out.read_bytes()[:8] == PNG_MAGIC
     pixels = mpimg.imread(out)
-    assert pixels.shape[:2] == (1200, 1100)
+    assert pixels.shape[:2] == (1169, 827)  # A4 portrait at 100 dpi
     # Not a blank page: the chart draws lines and bars in several colours.
     assert len({tuple(p) for p in pixels[::7, ::7].reshape(-1, pixels.shape[2])}) > 20
 
@@ -320,7 +320,7 @@ def test_no_text_on_the_report_page_overlaps_or_leaves_it(twelve_weeks: Path,
                                    ("a device stopped working", 1)],
                     interrupted=1, dizzy_sessions=2, screening="Ann Lee cleared you for "
                     "inversion on 2024-01-01 (you answered yes to high blood pressure); "
-                    "the screening is due again on 2024-03-31. " * 2)
+                    "the screening is due again on 2024-03-31. " * 6)
     fig = chart_figure(dataclasses.replace(report, markers=_long_markers(status),
                                            safety=safety))
     boxes = _text_boxes(fig)
@@ -335,6 +335,39 @@ def test_no_text_on_the_report_page_overlaps_or_leaves_it(twelve_weeks: Path,
     outside = [t for t, box in boxes if box.x0 < page.x0 - 1 or box.x1 > page.x1 + 1
                or box.y0 < page.y0 - 1 or box.y1 > page.y1 + 1]
     assert outside == []
+
+
+def test_the_page_lists_the_recent_sessions_with_their_dose(twelve_weeks: Path) -> None:
+    """Angle and minutes held, pain before and after and how each ended, for the newest
+    sessions: on the page (inside it, overlapping nothing), in the summary and --json."""
+    from voicecoach.progress.chart import chart_figure
+    from voicecoach.progress.report import RECENT_SESSIONS
+
+    report = build_report(load_history(twelve_weeks, tz=UTC), today=LAST_DAY)
+    lines = report.recent_sessions()
+    assert len(lines) == RECENT_SESSIONS
+    newest_first = report.sessions[::-1][:RECENT_SESSIONS]
+    for line, session in zip(lines, newest_first, strict=True):
+        assert line.startswith(f"{session.started:%a %d %b %H:%M}")
+        assert "30 deg" in line and f"{session.held_s / 60:.1f} min held" in line
+        pain = " -> ".join("?" if p is None else str(p)
+                           for p in (session.pain_before, session.pain_after))
+        assert f"pain {pain} " in line
+    assert sum(line.endswith("completed") for line in lines) >= 1
+    fig = chart_figure(report)
+    boxes = _text_boxes(fig)
+    texts = [t for t, _ in boxes]
+    assert "Recent sessions" in texts and all(line in texts for line in lines)
+    assert _overlaps(boxes) == []
+    page = fig.bbox
+    assert all(page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1 and page.y0 - 1 <= box.y0
+               for _, box in boxes)
+    result = CliRunner().invoke(main, ["report", "--db", str(twelve_weeks), "--json"])
+    assert json.loads(result.output)["recent_sessions"] == build_report(
+        load_history(twelve_weeks)).recent_sessions()
+    text = CliRunner().invoke(main, ["report", "--db", str(twelve_weeks)],
+                              terminal_width=200).output
+    assert "Recent sessions" in text and "30 deg" in text
 
 
 def test_the_overlap_check_finds_the_old_fixed_column() -> None:
@@ -362,6 +395,9 @@ def test_report_pdf_is_one_page(twelve_weeks: Path, tmp_path: Path) -> None:
     data = out.read_bytes()
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) == 1
+    # A4 portrait: 210 x 297 mm is 595 x 842 points.
+    [box] = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+    assert (round(float(box[0])), round(float(box[1]))) == (595, 842)
     # The markers are text in it, not pixels: a clinician can search and copy them.
     assert b"Success markers" in data or b"/Type /Font" in data
 

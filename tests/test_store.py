@@ -174,7 +174,7 @@ def test_sessions_newest_first_with_limit(tmp_path: Path) -> None:
     assert set(store.sessions()[0]) == {
         "id", "started_at", "ended_at", "program", "status", "end_reason", "pain_before",
         "pain_after", "duration_s", "held_s", "event_count", "simulated", "dizzy",
-        "dizziness_passed"}
+        "dizziness_passed", "angle"}
 
 
 @pytest.mark.parametrize(("events", "held"), [

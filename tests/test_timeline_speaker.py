@@ -76,6 +76,46 @@ def test_cut_silences_everything_after_the_cut_time_exactly(clock, speaker):
     assert not audio[2 * RATE:].any()
 
 
+def test_a_duck_quiets_speech_from_its_time_until_undone_and_never_an_alert(clock, speaker):
+    from voicecoach.voice.speaking.clips import DUCK_GAIN
+
+    first = clip("stuck_guidance")
+    say(speaker, "stuck_guidance")
+    clock.set(1.0)
+    speaker.duck(True)
+    speaker.duck(True)  # a second duck is the same duck
+    clock.set(1.5)
+    speaker.duck(False)
+    clock.set(2.0)
+    speaker.alert("heard")
+    speaker.duck(True)  # an alert sounds at its level through a duck
+    clock.set(4.0)
+    speaker.close()
+    audio = speaker.audio().astype(np.int32)
+    assert np.array_equal(audio[:RATE], first[:RATE])
+    ducked = np.round(first[RATE:RATE * 3 // 2].astype(np.float32) * DUCK_GAIN)
+    assert np.array_equal(audio[RATE:RATE * 3 // 2], ducked)
+    assert np.abs(audio[RATE:RATE * 3 // 2]).max() < 0.01 * np.abs(first).max()
+    assert np.array_equal(audio[RATE * 3 // 2:2 * RATE], first[RATE * 3 // 2:2 * RATE])
+    sound = earcon("heard")
+    at = len(first)  # the earcon queues behind the prompt, after the duck began
+    assert np.array_equal(audio[at:at + len(sound)], sound)
+
+
+def test_a_cut_ends_the_duck_so_the_return_guidance_is_heard_in_full(clock, speaker):
+    say(speaker, "stuck_guidance")
+    clock.set(1.0)
+    speaker.duck(True)  # the spotter suspects a stop
+    clock.set(1.2)
+    say(speaker, "return_stop", urgent=True)  # the engine heard it: cut, then the return
+    clock.set(1.2 + len(clip("return_stop")) / RATE + 0.5)
+    speaker.close()
+    audio = speaker.audio()
+    start = round(1.2 * RATE)
+    ret = clip("return_stop")
+    assert np.array_equal(audio[start:start + len(ret)], ret)
+
+
 def test_urgent_prompt_cuts_and_starts_at_once(clock, speaker):
     say(speaker, "checklist_intro")
     clock.set(1.25)

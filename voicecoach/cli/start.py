@@ -81,6 +81,10 @@ class Sound:
               help="Write everything spoken to this WAV file, on the session timeline.")
 @click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one JSON object a line for every event to this file.")
+@click.option("--record-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Live sessions: keep what the microphone heard (microphone.wav), what "
+                   "the coach played (coach.wav) and the events (events.jsonl) in this new "
+                   "or empty folder, to replay a session with --audio-in.")
 @click.option("--echo-ir", type=click.Path(dir_okay=False, path_type=Path),
               help="With --audio-in: a mono WAV impulse response from the coach's speaker to "
                    "its microphone, gain included (16-bit PCM or float, any rate). The "
@@ -119,7 +123,8 @@ class Sound:
 @db_option
 def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bool,
           audio_in: Path | None, audio_out: Path | None, events_path: Path | None,
-          echo_ir: Path | None, echo_delay_ms: int, no_echo_cancel: bool, fast: bool,
+          record_dir: Path | None, echo_ir: Path | None, echo_delay_ms: int,
+          no_echo_cancel: bool, fast: bool,
           mic: str | None, speaker: str | None, voice: str | None, rate: int | None,
           volume: float | None, headphones: bool, checkin_interval: int | None,
           answer_wait: int | None, whisper_model: Path | None, db_path: Path | None) -> None:
@@ -137,6 +142,7 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
       voicecoach start --program weeks-1-2 --no-checklist
       voicecoach start --audio-in in.wav --audio-out out.wav --events ev.jsonl --fast
       voicecoach start --audio-in in.wav --echo-ir room.wav --echo-delay-ms 40 --fast
+      voicecoach start --record-dir bad-day  # then: --audio-in bad-day/microphone.wav
 
     Options marked with an env var can also be set in the config file, for every
     session (`voicecoach config --help`); an option given here wins over both.
@@ -153,6 +159,8 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
         raise click.UsageError("--audio-out and --fast need --audio-in (or --text for --fast).")
     if audio_out and text_mode:
         raise click.UsageError("--audio-out needs --audio-in; --text speaks nothing.")
+    if record_dir is not None:
+        events_path = _recording_folder(record_dir, events_path, live=not (text_mode or audio_in))
     program = _program(program_name)
     if checkin_interval is not None:
         program = replace(program, checkin_every_s=float(checkin_interval))
@@ -190,7 +198,7 @@ def start(program_name: str, pain: int | None, no_checklist: bool, text_mode: bo
         else:
             with hearing_errors():
                 code = _run_voice(program, settings, store, events_path, sound, hearing,
-                                  cancel=not no_echo_cancel)
+                                  cancel=not no_echo_cancel, record_dir=record_dir)
     finally:
         problem = store.failure
         store.close()
@@ -304,9 +312,32 @@ def _run_from_audio_file(program: Program, settings: EngineSettings, store: Stor
     return _finish(opened[0], end)
 
 
+def _recording_folder(folder: Path, events_path: Path | None, *, live: bool) -> Path:
+    """Check `--record-dir` before the session starts; the events file it holds."""
+    from voicecoach.runtime.recording import EVENTS_FILE, RECORDING_FILES
+
+    if not live:
+        raise click.UsageError("--record-dir records a live session; --text and --audio-in "
+                               "have nothing to record.")
+    if events_path is not None:
+        raise click.UsageError(f"--record-dir writes the events to {folder / EVENTS_FILE}; "
+                               "leave out --events.")
+    if folder.exists() and not folder.is_dir():
+        raise click.UsageError(f"--record-dir {folder} is a file, not a folder.")
+    kept = [name for name in RECORDING_FILES if (folder / name).exists()]
+    if kept:
+        raise click.UsageError(f"{folder} already holds a recording ({', '.join(kept)}); "
+                               "choose a new or empty folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.UsageError(f"cannot create --record-dir {folder}: {e.strerror}") from None
+    return folder / EVENTS_FILE
+
+
 def _run_voice(program: Program, settings: EngineSettings, store: Store,
                events_path: Path | None, sound: Sound, hearing: HearingSettings, *,
-               cancel: bool) -> int:
+               cancel: bool, record_dir: Path | None) -> int:
     from voicecoach.runtime.pipelines import NoAudioDevice, run_voice_session
 
     console = Console(highlight=False)
@@ -322,7 +353,7 @@ def _run_voice(program: Program, settings: EngineSettings, store: Store,
                                 speaker_device=sound.speaker, voice=sound.voice,
                                 rate=sound.rate, volume=sound.volume,
                                 headphones=sound.headphones,
-                                hearing=hearing, echo_cancel=cancel)
+                                hearing=hearing, echo_cancel=cancel, record_dir=record_dir)
     except NoAudioDevice as e:
         raise click.UsageError(f"{e} Use `voicecoach start --text` to run the session by typing.") \
             from None

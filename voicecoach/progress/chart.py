@@ -33,14 +33,18 @@ STATUS_COLOURS = {MarkerStatus.MET: "#2e7d32", MarkerStatus.NOT_YET: "#b26a00",
                   MarkerStatus.NOT_ENOUGH_DATA: "#6b6b6b"}
 
 
+A4_IN = (8.27, 11.69)
+"""The page: A4 portrait, as a clinic prints it (a US Letter printer fits it to the page)."""
+
+
 def _chart(report: Report) -> Figure:
     # Fixed margins, not constrained layout: laying out ten years of ticks twice
     # took longer than drawing them.
-    fig = Figure(figsize=(11, 12), dpi=100)
+    fig = Figure(figsize=A4_IN, dpi=100)
     FigureCanvasAgg(fig)  # a renderer to measure text with while laying the page out
     fig.suptitle(f"voicecoach progress ({report.period()})", fontsize=13, y=0.985)
-    grid = fig.add_gridspec(4, 1, height_ratios=[3, 2, 2, 3.2], left=0.07, right=0.93,
-                            top=0.94, bottom=0.01, hspace=0.35)
+    grid = fig.add_gridspec(4, 1, height_ratios=[2.4, 1.3, 1.5, 5.6], left=0.09, right=0.91,
+                            top=0.95, bottom=0.01, hspace=0.4)
     pain_ax = fig.add_subplot(grid[0])
     minutes_ax = fig.add_subplot(grid[1], sharex=pain_ax)
     daily_ax = fig.add_subplot(grid[2], sharex=pain_ax)
@@ -48,7 +52,8 @@ def _chart(report: Report) -> Figure:
     _pain_panel(pain_ax, report.sessions, report.weeks)
     _minutes_panel(minutes_ax, report.weeks)
     _daily_panel(daily_ax, report.daily, report.weeks)
-    _markers_panel(markers_ax, report.markers, report.dose_and_safety())
+    _markers_panel(markers_ax, report.markers, report.dose_and_safety(),
+                   report.recent_sessions())
     locator = mdates.AutoDateLocator()
     daily_ax.xaxis.set_major_locator(locator)
     daily_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -196,7 +201,8 @@ STATUS_GAP_IN = 0.15
 """Space between the widest status label and the marker's text (inches)."""
 
 
-def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str]) -> None:
+def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str],
+                   recent: list[str]) -> None:
     """Each marker on its own row: the status in a column as wide as its widest label
     (measured, not guessed: "NOT ENOUGH DATA" ran into its title at a fixed 16%), then
     the title and figures, wrapped to the width left."""
@@ -231,10 +237,31 @@ def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str]) -> 
     y -= (heading.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
     wide = _chars_fitting(axes_box.width, fig.dpi)
     floor = fig.bbox.y0 + 0.05 * fig.dpi  # the page's bottom edge, less a margin
-    for line in safety:
-        wrapped = textwrap.wrap(line, wide)
+    y = _wrapped_lines(ax, y, safety, wide, floor)
+    y -= 0.1 * fig.dpi / axes_box.height
+    heading = ax.text(0.0, y, "Recent sessions", transform=ax.transAxes, fontsize=11,
+                      va="top")
+    if heading.get_window_extent(renderer).y0 < floor:
+        heading.remove()
+        return
+    y -= (heading.get_window_extent(renderer).height + 0.08 * fig.dpi) / axes_box.height
+    _wrapped_lines(ax, y, recent or ["none in this period"], wide, floor, monospace=True)
+
+
+def _wrapped_lines(ax: Axes, y: float, lines: list[str], chars: int, floor: float, *,
+                   monospace: bool = False) -> float:
+    """Each line wrapped to `chars` from `y` down (axes fraction), none below `floor`
+    (display pixels); returns the y under the last one."""
+    fig = ax.get_figure()
+    assert fig is not None and isinstance(fig.canvas, FigureCanvasAgg)
+    renderer = fig.canvas.get_renderer()
+    axes_box = ax.get_window_extent(renderer)
+    if monospace:
+        chars = int(chars * 0.55 / 0.6)  # a monospace character is 0.6 em wide
+    for line in lines:
+        wrapped = textwrap.wrap(line, chars)
         text = ax.text(0.0, y, "\n".join(wrapped), transform=ax.transAxes,
-                       fontsize=TEXT_PT, va="top")
+                       fontsize=TEXT_PT, va="top", family="monospace" if monospace else None)
         # Whatever would run off the page is cut, visibly: the whole of it is in the
         # terminal summary and --json.
         while text.get_window_extent(renderer).y0 < floor and len(wrapped) > 1:
@@ -244,6 +271,7 @@ def _markers_panel(ax: Axes, markers: list[MarkerResult], safety: list[str]) -> 
             text.remove()
             break
         y -= (text.get_window_extent(renderer).height + 0.05 * fig.dpi) / axes_box.height
+    return y
 
 
 def png_bytes(report: Report) -> bytes:

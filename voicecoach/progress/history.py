@@ -38,6 +38,8 @@ class SessionPoint:
     """Time spent in holds, i.e. inverted (seconds); None if no hold began."""
     dizzy: bool = False
     """Dizziness was reported during the session."""
+    angle: float | None = None
+    """The steepest hold's angle (degrees); None if no hold began."""
 
     @property
     def day(self) -> dt.date:
@@ -88,7 +90,8 @@ def session_point(row: dict[str, Any], tz: dt.tzinfo | None = None) -> SessionPo
         started_at=str(row["started_at"]), ended_at=row["ended_at"],
         program=str(row["program"]), status=str(row["status"]), end_reason=row["end_reason"],
         pain_before=row["pain_before"], pain_after=row["pain_after"],
-        duration_s=row["duration_s"], held_s=row["held_s"], dizzy=bool(row.get("dizzy")))
+        duration_s=row["duration_s"], held_s=row["held_s"], dizzy=bool(row.get("dizzy")),
+        angle=row.get("angle"))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ def render_html(report: Report) -> str:
         f'<tr><td class="status {m.status.name.lower()}">{e(m.status.value)}</td>'
         f"<td>{e(m.title)}</td><td>{e(m.detail)}</td></tr>" for m in report.markers)
     safety_items = "\n".join(f"<li>{e(line)}</li>" for line in report.dose_and_safety())
+    recent = "\n".join(e(line) for line in report.recent_sessions()) or "none in this period"
     week_rows = "\n".join(
         f"<tr><td>{w.number}</td><td>{w.start}</td><td>{w.sessions}</td>"
         f"<td>{w.minutes_inverted:.1f}</td><td>{_cell(w.pain_before)}</td>"
@@ -64,6 +65,8 @@ p.note {{ color: #555; font-size: 0.9rem; }}
 <ul>
 {safety_items}
 </ul>
+<h2>Recent sessions</h2>
+<pre>{recent}</pre>
 <p class="note">Week 1 is the first seven days anything was recorded. Pain is the
 0-10 rating given before each session; toe touch is the gap between fingertips and
 toes in a standing forward bend (smaller is better).</p>

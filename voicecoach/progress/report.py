@@ -33,6 +33,26 @@ def frequency_line(weeks: list[WeekSummary]) -> str:
             f" ({low}-{high} advised); {under} week(s) under {low}, {over} over {high}")
 
 
+RECENT_SESSIONS = 6
+"""Sessions listed one by one with their dose under "Recent sessions" (the newest)."""
+
+
+def dose_line(session: SessionPoint) -> str:
+    """One session as a clinician reads it: when, the angle and minutes held, pain before
+    and after, and how it ended, in words."""
+    angle = f"{session.angle:g} deg" if session.angle is not None else "no hold"
+    held = f"{session.held_s / 60:.1f} min held" if session.held_s is not None else "-"
+    pain = " -> ".join("?" if p is None else str(p)
+                       for p in (session.pain_before, session.pain_after))
+    if session.status == "ended_early" and session.end_reason:
+        ended = "ended early: " + END_REASONS.get(session.end_reason,
+                                                  session.end_reason.replace("_", " "))
+    else:
+        ended = session.status.replace("_", " ")
+    return (f"{session.started:%a %d %b %H:%M}  {angle:>7}  {held:>13}  pain {pain:<7}  "
+            f"{ended}" + ("; dizzy" if session.dizzy else ""))
+
+
 @dataclass(frozen=True)
 class Safety:
     """What a clinician looks for first: sessions that ended early and why, dizziness,
@@ -85,6 +105,10 @@ class Report:
         under "Dose and safety"."""
         return [frequency_line(self.weeks), *self.safety.lines()]
 
+    def recent_sessions(self, count: int = RECENT_SESSIONS) -> list[str]:
+        """The newest sessions in view, newest first, one dose line each."""
+        return [dose_line(s) for s in reversed(self.sessions[-count:])]
+
     @property
     def empty(self) -> bool:
         return not self.history.sessions and not self.history.daily
@@ -106,7 +130,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             "markers": [m.as_dict() for m in report.markers],
             "sessions_a_week": {"advised": list(ADVISED_SESSIONS_A_WEEK),
                                 "line": frequency_line(report.weeks)},
-            "safety": dataclasses.asdict(report.safety)}
+            "safety": dataclasses.asdict(report.safety),
+            "recent_sessions": report.recent_sessions()}
 
 
 def build_report(history: History, *, weeks: int | None = None,

@@ -63,5 +63,7 @@ def terminal_summary(report: Report) -> RenderableType:
         Text(f"voicecoach progress ({report.period()})", style="bold"), table,
         Text("Success markers", style="bold"), markers,
         Text("Dose and safety", style="bold"),
-        *(Text(line) for line in report.dose_and_safety())]
+        *(Text(line) for line in report.dose_and_safety()),
+        Text("Recent sessions", style="bold"),
+        *(Text(line) for line in report.recent_sessions() or ["none in this period"])]
     return Group(*lines)

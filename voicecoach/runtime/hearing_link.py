@@ -217,19 +217,41 @@ class OwnVoiceGate:
         louder = self._louder_than_echo(word, now)
         if louder:
             return False
-        loud = [(after, before) for _, after, before, ref in self._cancel_frames if ref > 1e4]
+        loud = self._loud_cancel_frames()
         if not loud:
             return in_prompt  # only the echo's tail: the prompt's own words are the coach's
         if len(self._left_over) < MIN_GAIN_SAMPLES:
             return True  # the canceller has not learnt the room yet: trust nothing
+        return not self._canceller_kept_voice(loud, word, now)
+
+    def user_over_coach(self, now: float) -> bool:
+        """May a word heard now be the user's rather than the coach's echo: the coach is
+        quiet, or there is double talk by either test above? The duck asks this before it
+        quiets the coach on the spotter's cue alone: over the coach's own voice the residual
+        echo makes the spotter cue (scores of 0.9-1.0 in prompts without the word)."""
+        if not self._playing_within(now, self._tail_s):
+            return True
+        if self._louder_than_echo("stop", now):
+            return True
+        loud = self._loud_cancel_frames()
+        return (self._cancelled and bool(loud) and len(self._left_over) >= MIN_GAIN_SAMPLES
+                and self._canceller_kept_voice(loud, "stop", now))
+
+    def _loud_cancel_frames(self) -> list[tuple[float, float]]:
+        """(energy after the canceller, before it) of the last word's chunks of loud playback."""
+        return [(after, before) for _, after, before, ref in self._cancel_frames if ref > 1e4]
+
+    def _canceller_kept_voice(self, loud: list[tuple[float, float]], word: str,
+                              now: float) -> bool:
+        """Did the canceller leave far more of the microphone than it does of echo alone?"""
         typical = float(np.median(self._left_over))
         share = sum(a for a, _ in loud) / max(sum(b for _, b in loud), 1e-9)
-        own = share < typical * 10 ** (self._margin_db / 10)
+        kept = share >= typical * 10 ** (self._margin_db / 10)
         logger.debug("double-talk check for %r at %.2f s after the canceller: %.1f dB of the "
                      "microphone left, %.1f dB in recent playback: %s", word, now,
                      10 * np.log10(share + 1e-12), 10 * np.log10(typical + 1e-12),
-                     "echo" if own else "user")
-        return own
+                     "user" if kept else "echo")
+        return kept
 
 
 def detections_to_events(detections: Sequence[Detection], gate: OwnVoiceGate | None,
@@ -278,15 +300,35 @@ class EchoHandling:
         return chunk, np.asarray(self.canceller.process(mic, reference), dtype="<i2").tobytes()
 
 
+DUCK_MAX_S = 1.0
+"""Longest the coach's speech stays ducked for one suspected "stop" (seconds): the judge
+decides well within it, and a segment the spotter cued on that goes on and on (talk,
+a fan) must not silence the coach's guidance."""
+
+
 class HearingLink:
     """Microphone chunks in, engine events out: what the live loop does with each 30 ms.
 
-    Called on the microphone's delivery thread; `post` must be thread-safe.
+    Called on the microphone's delivery thread; `post` must be thread-safe. `duck`: the
+    speaker's duck, called as the recogniser starts and stops suspecting a "stop", so
+    the coach falls quiet under the word before the judge has read it; the engine's cut
+    follows when it was "stop". `may_duck`: whether a stop would act now.
     """
 
     def __init__(self, recogniser: Recogniser, gate: OwnVoiceGate | None, clock: Clock,
-                 post: Callable[[Event], None], echo: EchoHandling | None = None) -> None:
+                 post: Callable[[Event], None], echo: EchoHandling | None = None, *,
+                 duck: Callable[[bool], None] | None = None,
+                 may_duck: Callable[[], bool] = lambda: True) -> None:
         self.recogniser = recogniser
+        self.duck = duck
+        self.may_duck = may_duck
+        """Would a stop act now (session.engine.STOP_ACTS)? Asked before each duck."""
+        self._ducked_at: float | None = None
+        """Since when the speech is ducked (None: it is not)."""
+        self._stop_heard = False
+        """A stop was posted while ducked: the engine's cut ends the duck, not the link."""
+        self._duck_spent = False
+        """The suspicion in hand had its duck already (one per suspicion)."""
         self.gate = gate
         self.echo = echo
         self.clock = clock
@@ -314,7 +356,28 @@ class HearingLink:
                 self.echo = None
         if self.gate is not None:
             self.gate.observe(now, chunk, before)
-        self._hear(lambda: self.recogniser.feed(chunk), now)
+        heard = self._hear(lambda: self.recogniser.feed(chunk), now)
+        if self.duck is not None and not self.failed:
+            self._follow_suspicion(now, any(d.word == "stop" for d in heard))
+
+    def _follow_suspicion(self, now: float, heard_stop: bool) -> None:
+        """Duck once per suspected "stop" (while the coach speaks, only if the gate finds
+        the user over it). Undo it when the suspicion ends without a stop, or after
+        DUCK_MAX_S: a heard stop is left to the engine's cut, which ends the duck, and the
+        time limit undoes it should the engine not cut (already on the way up)."""
+        assert self.duck is not None
+        suspected = self.recogniser.stop_suspected
+        if self._ducked_at is not None:
+            self._stop_heard = self._stop_heard or heard_stop
+            if now - self._ducked_at >= DUCK_MAX_S or not (suspected or self._stop_heard):
+                self.duck(False)
+                self._ducked_at, self._stop_heard = None, False
+        elif suspected and not self._duck_spent and self.may_duck() and (
+                self.gate is None or self.gate.user_over_coach(now)):
+            self.duck(True)
+            self._ducked_at, self._duck_spent = now, True
+        if not suspected and self._ducked_at is None:
+            self._duck_spent = False
 
     def flush(self) -> None:
         """The input has ended: whatever the recogniser still holds is judged now."""
@@ -329,19 +392,20 @@ class HearingLink:
 
         self._hear(beat, self.clock.now())
 
-    def _hear(self, ask: Callable[[], Sequence[Detection]], now: float) -> None:
-        """Ask the recogniser, and post what it heard; a recogniser that raises is a lost
-        ear, reported once."""
+    def _hear(self, ask: Callable[[], Sequence[Detection]], now: float) -> Sequence[Detection]:
+        """Ask the recogniser, and post what it heard (and return it); a recogniser that
+        raises is a lost ear, reported once."""
         if self.failed:
-            return
+            return ()
         try:
             detections = ask()
         except Exception as e:  # a broken recogniser is a lost ear: bring the user up
             self._lost(e)
-            return
+            return ()
         self.detections.extend(detections)
         for event in detections_to_events(detections, self.gate, now):
             self.post(event)
+        return detections
 
     def _lost(self, error: Exception) -> None:
         with self._failing:  # the microphone's thread and the watch may both find it

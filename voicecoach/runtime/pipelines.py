@@ -28,7 +28,7 @@ from voicecoach.runtime.recorder import SessionRecorder
 from voicecoach.runtime.runner import Dispatch, LiveRunner, run_simulated
 from voicecoach.session.actions import Action, End, Say
 from voicecoach.session.clock import FakeClock
-from voicecoach.session.engine import Engine, EngineSettings, prompts_ahead
+from voicecoach.session.engine import STOP_ACTS, Engine, EngineSettings, prompts_ahead
 from voicecoach.session.events import DeviceLost, Event, InputEnded, Key
 
 if TYPE_CHECKING:
@@ -180,11 +180,13 @@ def run_file_session(program: Program, settings: EngineSettings,
         gate, echo = ((None, None) if room is None
                       else _room_echo(speaker, room, canceller))
         if isinstance(clock, FakeClock):
-            link = HearingLink(recogniser, gate, clock, lambda event: None, echo)
+            link = HearingLink(recogniser, gate, clock, lambda event: None, echo,
+                               duck=speaker.duck, may_duck=lambda: engine.phase in STOP_ACTS)
             return run_simulated(engine, clock, dispatch, audio=iter(source), link=link,
                                  inbox=failures, quiet_at=speaker.quiet_at)
         runner = LiveRunner(engine, clock, dispatch, recogniser)
-        link = HearingLink(recogniser, gate, clock, runner.post, echo)
+        link = HearingLink(recogniser, gate, clock, runner.post, echo, duck=speaker.duck,
+                           may_duck=lambda: engine.phase in STOP_ACTS)
 
         def on_chunk(chunk: bytes) -> None:
             link.on_chunk(chunk)
@@ -226,10 +228,11 @@ def run_voice_session(program: Program, settings: EngineSettings,
                       voice: str | None = None, rate: int | None = None,
                       volume: float | None = None, headphones: bool = False,
                       hearing: HearingSettings | None = None,
-                      echo_cancel: bool = True) -> End:
+                      echo_cancel: bool = True, record_dir: Path | None = None) -> End:
     """A live session: microphone, speaker and keyboard, all at once. Unless `headphones`,
     the microphone hears the speaker: its echo is cancelled (unless not `echo_cancel`)
-    and the coach's own words are gated."""
+    and the coach's own words are gated. `record_dir`: keep what the microphone heard
+    and the coach played there (runtime/recording.py)."""
     from voicecoach.voice.audio_in import MicrophoneSource, MicrophoneUnavailable
     from voicecoach.voice.devices import AudioUnavailable, DeviceNotFound
     from voicecoach.voice.hearing import Recogniser
@@ -259,10 +262,20 @@ def run_voice_session(program: Program, settings: EngineSettings,
         stack.callback(speaker.close)
         speaker.render_ahead(prompts_ahead(program, settings))
         gate, echo = (None, None) if headphones else _live_echo(speaker, echo_cancel)
-        link = HearingLink(recogniser, gate, clock, post, echo)
+        link = HearingLink(recogniser, gate, clock, post, echo, duck=speaker.duck,
+                           may_duck=lambda: bool(runner_box)
+                           and runner_box[0].engine.phase in STOP_ACTS)
 
+        on_chunk: Callable[[bytes], None] = link.on_chunk
+        if record_dir is not None:
+            from voicecoach.runtime.recording import SessionRecording
+            from voicecoach.voice.echo.playback_log import PlaybackLog
+
+            recording = SessionRecording(record_dir, PlaybackLog(speaker).reference, clock)
+            stack.callback(recording.close)  # after the microphone has stopped
+            on_chunk = recording.hearing(on_chunk)
         try:
-            source = MicrophoneSource(mic, on_chunk=link.on_chunk,
+            source = MicrophoneSource(mic, on_chunk=on_chunk,
                                       on_failure=lambda d: post(DeviceLost("microphone", d)))
             link.dropped_samples = lambda: source.dropped_frames
             source.start()

@@ -65,6 +65,10 @@ class Phase(str, Enum):
 
 RETURN_PHASES = frozenset({Phase.RETURN_RISE, Phase.RETURN_PAUSE, Phase.RETURN_UPRIGHT})
 NOT_INVERTED = frozenset({Phase.CHECKLIST, Phase.PRE_PAIN})
+STOP_ACTS = frozenset(Phase) - RETURN_PHASES - {Phase.POST_PAIN, Phase.DONE}
+"""Phases in which a "stop" changes what happens (it starts the return): only in these
+does the coach duck its speech for a suspected stop. On the way up, a duck would only
+swallow words of the return guidance."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ SESSION_COLUMNS = """
     EXISTS (SELECT 1 FROM events AS e WHERE e.session_id = s.id AND e.type = 'dizzy') AS dizzy,
     (SELECT json_extract(e.data, '$.passed') FROM events AS e
      WHERE e.session_id = s.id AND e.type = 'dizziness'
-     ORDER BY e.seq DESC, e.id DESC LIMIT 1) AS dizziness_passed
+     ORDER BY e.seq DESC, e.id DESC LIMIT 1) AS dizziness_passed,
+    (SELECT MAX(json_extract(e.data, '$.angle')) FROM events AS e
+     WHERE e.session_id = s.id AND e.type = 'hold_started') AS angle
 """
 
 
@@ -42,7 +44,7 @@ def session(conn: sqlite3.Connection, session_id: int) -> dict[str, Any] | None:
     if row is None:
         return None
     result = session_dict(row, held_by_session(conn, {session_id: row[8]}))
-    result.update(pid=row[13], host=row[14], options=loads(row[15]))
+    result.update(pid=row[14], host=row[15], options=loads(row[16]))
     return result
 
 
@@ -100,4 +102,5 @@ def session_dict(row: tuple[Any, ...], held: dict[int, float | None]) -> dict[st
     result["dizzy"] = bool(row[11])
     result["dizziness_passed"] = None if row[12] is None else bool(row[12])
     result["held_s"] = held.get(result["id"])
+    result["angle"] = row[13]  # the steepest hold (degrees), None if none began: the dose
     return result

@@ -172,6 +172,14 @@ class Recogniser:
         self._mode = what
 
     @property
+    def stop_suspected(self) -> bool:
+        """The spotter's score reached its cue in the open segment and no stop has been
+        reported from it yet: it may be "stop", and the coach should fall quiet while the
+        judge decides. Never after a stop was reported: that would quiet the return."""
+        return (self._segment is not None and not self._stop_reported
+                and self._spot_max >= self.settings.spotter_cue)
+
+    @property
     def now(self) -> float:
         """Seconds of audio consumed so far."""
         return self._frames_done * FRAME_SAMPLES / RATE

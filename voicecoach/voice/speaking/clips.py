@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 
 ALERT_PREFIX = "alert:"
 """Earcons show up in now_playing() as prompt id "alert:<sound>" with no text."""
+DUCK_GAIN = 0.005
+"""The speech's share of its level while the stop spotter suspects a "stop" (-46 dB):
+the coach falls silent under the user's word the moment it may be "stop", as a voice
+assistant ducks its music for the wake word, and comes back if the judge says it was
+not. Alerts are never ducked."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -39,7 +39,7 @@ from voicecoach.voice.devices import (
     open_portaudio,
 )
 from voicecoach.voice.pcm import RATE, resample
-from voicecoach.voice.speaking.clips import Clip, ClipMaker, alert_clip
+from voicecoach.voice.speaking.clips import DUCK_GAIN, Clip, ClipMaker, alert_clip
 from voicecoach.voice.speaking.prerendered import PromptLibrary
 from voicecoach.voice.speaking.render import (
     DEFAULT_VOICE,
@@ -126,6 +126,7 @@ class DeviceSpeaker:
         self._current: Clip | None = None
         self._playing: Playing | None = None
         self._cut_requested = False
+        self._ducked = False
         self._repeat: Clip | None = None
         self._repeat_armed_at: float | None = None  # until the first instance plays
         self._quiet_since = time.monotonic()
@@ -175,8 +176,15 @@ class DeviceSpeaker:
 
         threading.Thread(target=run, name="speaker-render-ahead", daemon=True).start()
 
+    def duck(self, on: bool) -> None:
+        """From the next chunk written: what the device already holds plays out as it is
+        (a cut drops it; a duck may be undone, so it keeps it)."""
+        with self._cond:
+            self._ducked = on
+
     def cut(self) -> None:
         with self._cond:
+            self._ducked = False
             self._generation += 1
             self._pending.clear()
             self._queue.clear()
@@ -330,12 +338,16 @@ class DeviceSpeaker:
                     # Closing drops what PortAudio and the sound server still hold.
                     self._close_stream()
                 return
+            chunk = data[offset: offset + step]
+            if self._ducked and not clip.is_alert:
+                chunk = np.round(np.frombuffer(chunk, dtype="<i2") * DUCK_GAIN
+                                 ).astype("<i2").tobytes()
             self._write_since = wrote_at = time.monotonic()
             try:
                 # Blocks until the device has room: at most one chunk, so the cut flag
                 # is checked every 20 ms. Not exception_on_underflow: PyAudio closes
                 # the stream when it raises.
-                self._stream.write(data[offset: offset + step])
+                self._stream.write(chunk)
             except Exception as exc:  # OSError from PortAudio; a dead stream can raise others
                 self._write_failed(exc)
                 return

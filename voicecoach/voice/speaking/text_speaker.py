@@ -21,6 +21,9 @@ class TextSpeaker:
     def cut(self) -> None:
         """Printed words cannot be taken back; nothing to cut."""
 
+    def duck(self, on: bool) -> None:
+        """A typed session does not listen; nothing is ducked."""
+
     def alert(self, sound: str, repeat: bool = False) -> None:
         # Only the distress alert matters on a screen; the other earcons are audio cues
         # for a listener who cannot see one.

@@ -9,7 +9,8 @@ are whole samples, so tests can check them exactly.
 The same rules as DeviceSpeaker: prompts queue one after another; urgent
 prompts cut first; a repeating alert sounds at once (after what is sounding),
 then again each time the speaker has been quiet for `alert_gap_s`, until
-alert(""); a cut stops the alert sounding but leaves it armed.
+alert(""); a cut stops the alert sounding but leaves it armed; speech is ducked
+from duck(True) until duck(False) or a cut.
 
 Samples before the clock's now are final, so they are written out as the
 clock moves (every `flush_every_s`) and the file is a valid WAV at any
@@ -35,7 +36,7 @@ import numpy as np
 from voicecoach.runtime.ports import Playing
 from voicecoach.session.clock import Clock
 from voicecoach.voice.pcm import RATE, SAMPLE_WIDTH
-from voicecoach.voice.speaking.clips import Clip, ClipMaker, alert_clip
+from voicecoach.voice.speaking.clips import DUCK_GAIN, Clip, ClipMaker, alert_clip
 from voicecoach.voice.speaking.prerendered import PromptLibrary
 from voicecoach.voice.speaking.render import (
     DEFAULT_VOICE,
@@ -115,6 +116,8 @@ class TimelineSpeaker:
         self._lock = threading.RLock()
         self._history = np.zeros(0, dtype=np.int16)
         self._history_start = 0
+        self._ducks: list[tuple[int, int | None]] = []
+        """Spans of the timeline in which speech is ducked; the last may be open (None)."""
 
     # ---- the Speaker interface ----------------------------------------------------------
 
@@ -133,6 +136,15 @@ class TimelineSpeaker:
     @_locked
     def cut(self) -> None:
         self._cut_at(self._advance())
+
+    @_locked
+    def duck(self, on: bool) -> None:
+        now = self._advance()
+        ducking = bool(self._ducks) and self._ducks[-1][1] is None
+        if on and not ducking:
+            self._ducks.append((now, None))
+        elif not on and ducking:
+            self._end_duck(now)
 
     @_locked
     def alert(self, sound: str, repeat: bool = False) -> None:
@@ -247,7 +259,14 @@ class TimelineSpeaker:
             self._write_until(now)
         return now
 
+    def _end_duck(self, now: int) -> None:
+        start, _ = self._ducks.pop()
+        if now > start:
+            self._ducks.append((start, now))
+
     def _cut_at(self, now: int) -> None:
+        if self._ducks and self._ducks[-1][1] is None:
+            self._end_duck(now)  # what was ducked is gone; what is said next is heard
         for segment in self._segments:
             if segment.end > now:
                 segment.end = max(segment.start, now)
@@ -256,13 +275,20 @@ class TimelineSpeaker:
     def _write_until(self, upto: int) -> None:
         if upto <= self._written:
             return
-        mix = np.zeros(upto - self._written, dtype=np.int32)
+        speech = np.zeros(upto - self._written, dtype=np.float32)
+        alerts = np.zeros(upto - self._written, dtype=np.float32)
         for segment in self._segments:
             lo, hi = max(segment.start, self._written), min(segment.end, upto)
             if lo < hi:
-                mix[lo - self._written: hi - self._written] += (
+                (alerts if segment.clip.is_alert else speech)[
+                    lo - self._written: hi - self._written] += (
                     segment.clip.samples[lo - segment.start: hi - segment.start])
-        block = np.clip(mix, -32768, 32767).astype("<i2")
+        for start, end in self._ducks:
+            lo, hi = max(start, self._written), min(upto if end is None else end, upto)
+            if lo < hi:
+                speech[lo - self._written: hi - self._written] *= DUCK_GAIN
+        self._ducks = [(a, b) for a, b in self._ducks if b is None or b > upto]
+        block = np.clip(np.round(speech + alerts), -32768, 32767).astype("<i2")
         if self._wav is not None and self._file is not None:
             self._wav.writeframes(block.tobytes())  # also patches the header's lengths
             self._file.flush()

@@ -1,6 +1,6 @@
 """Finding a session's helper processes (the judge, the speech engine) to fault them.
 
-Plain functions, imported by the tests and by scripts/bench_soak.py alike.
+Plain functions, imported by the tests and by the benchmarks in scripts/ alike.
 """
 
 from __future__ import annotations

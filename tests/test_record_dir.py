@@ -1,0 +1,105 @@
+"""`voicecoach start --record-dir DIR`: a live session's microphone, the coach's own
+sound and its events kept, and the session replayed from them through --audio-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from audio_match import similarity
+from devkit.pulse import PulseServer
+from devkit.session_events import read_events, wait_for_event
+from devkit.session_history import record_clean_screening, record_past_sessions
+from live_session import PROGRAM
+from voicecoach.cli import main
+from voicecoach.session.prompts import FIXED_PROMPTS
+from voicecoach.voice.pcm import RATE, read_wav
+from voicecoach.voice.speaking import PromptLibrary
+
+# Recorded human speech (tests/data/ATTRIBUTION.md).
+STOP_CLIP = (Path(__file__).parent / "data" / "speech" / "clips" / "stop"
+             / "felix__stop_audio_05-08-23-41-40-258hqied0o_.wav")
+
+
+def test_a_recorded_live_session_replays_through_audio_in_to_the_same_stop(
+        fresh_pulse: PulseServer, tmp_path: Path, _voicecoach_home: Path) -> None:
+    folder, db = tmp_path / "bad-day", tmp_path / "session.db"
+    record_clean_screening(db)
+    record_past_sessions(db)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "start", "--program", str(PROGRAM), "--pain",
+         "3", "--no-checklist", "--db", str(db), "--record-dir", str(folder),
+         "--answer-wait", "15"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, **fresh_pulse.client_env()})
+    events = folder / "events.jsonl"
+    try:
+        wait_for_event(events, lambda e: e["type"] == "hold_started", 40, proc)
+        time.sleep(1.0)
+        fresh_pulse.play_into_mic(read_wav(STOP_CLIP)).wait(timeout=10)
+        started = wait_for_event(events, lambda e: e["type"] == "return_started", 10, proc)
+        assert started["reason"] == "stop"
+        _, stderr = proc.communicate(timeout=150)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, stderr.decode(errors="replace")
+    logged = read_events(events)
+    assert logged[0]["type"] == "session_start" and logged[-1]["type"] == "session_end"
+
+    heard, coach = read_wav(folder / "microphone.wav"), read_wav(folder / "coach.wav")
+    # Chunk for chunk: the two tracks cover the same span, the whole session.
+    assert len(heard) == len(coach)
+    assert len(heard) / RATE >= logged[-1]["t"] - 1.0
+    # What the coach played is in its track: the return it gave, not a prompt it never said.
+    library = PromptLibrary()
+
+    def likeness(prompt_id: str) -> float:
+        clip = library.lookup(prompt_id, FIXED_PROMPTS[prompt_id])
+        assert clip is not None
+        return similarity(coach, clip)
+
+    # Measured 0.67-0.83 for the return's four prompts, 0.23-0.33 for prompts never said:
+    # the track is the canceller's reference, placed by the speaker's own timing, which
+    # re-times a clip when the device stalls, so it is not sample-exact over a whole clip.
+    played = min(likeness(p) for p in ("return_stop", "return_pause_low", "return_upright"))
+    never = max(likeness(p) for p in ("stuck_guidance", "mic_check"))
+    assert played > 0.55 and never < 0.45, (played, never)
+
+    # The microphone's track, replayed as a file, is heard as the live session heard it.
+    replay = tmp_path / "replay.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "start", "--program", str(PROGRAM), "--pain",
+         "3", "--no-checklist", "--db", str(tmp_path / "replay.db"), "--audio-in",
+         str(folder / "microphone.wav"), "--fast", "--events", str(replay)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    again = [json.loads(line) for line in replay.read_text().splitlines()]
+    [returned] = [e for e in again if e["type"] == "return_started"]
+    assert returned["reason"] == "stop"
+    # Within a second of where the live session heard it (the file starts as the
+    # microphone opened, a little before the session's clock).
+    assert abs(returned["t"] - started["t"]) < 1.0
+
+
+def test_record_dir_refuses_what_it_cannot_record_in_one_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    held = tmp_path / "held"
+    held.mkdir()
+    (held / "microphone.wav").write_bytes(b"")
+    for options, says in (
+            (["--text"], "records a live session"),
+            (["--events", str(tmp_path / "ev.jsonl")], "leave out --events"),
+            ([], "already holds a recording (microphone.wav)")):
+        folder = held if not options else tmp_path / "new"
+        result = runner.invoke(main, ["start", "--record-dir", str(folder), *options])
+        assert result.exit_code == 2, result.output
+        assert says in result.output
+        assert "Traceback" not in result.output
