@@ -10,7 +10,9 @@ the microphone `--echo-db` over a -30 dBFS word, as loud as in bench_room's +6 d
 Nobody answers, so each session runs through its check-ins, the re-asks, the return and
 the alert for no answer: the coach's whole repertoire. Counted: `heard` events (a command
 taken: the user said nothing) and returns started for anything but the session's own
-reasons, over the seconds of prompts the coach said (their rendered lengths).
+reasons, over the seconds of prompts the coach said (their rendered lengths), and the
+times the coach ducked its own speech for a stop it suspected (each one false here: it
+swallows up to a second of a prompt), from the session's log.
 The same sessions run with `--no-echo-cancel` (the gate alone) as the baseline.
 """
 
@@ -24,7 +26,9 @@ from pathlib import Path
 import numpy as np
 from bench_room import WORD_RMS, float_wav, room_irs, run_session
 
+from voicecoach.logs import LOG_NAME
 from voicecoach.protocol.program import builtin_program_names
+from voicecoach.runtime.hearing_link import DUCKED
 from voicecoach.voice.pcm import RATE, rms, write_wav
 from voicecoach.voice.speaking import PromptLibrary
 from voicecoach.voice.speaking.render import Renderer
@@ -59,7 +63,8 @@ def main() -> None:
     args = parser.parse_args()
     programs = builtin_program_names()
     rng = np.random.default_rng(args.seed)
-    totals = {"canceller": [0, 0, 0.0], "gate alone": [0, 0, 0.0]}  # heard, returns, seconds
+    # heard, returns, seconds of prompts, ducks
+    totals = {"canceller": [0, 0, 0.0, 0], "gate alone": [0, 0, 0.0, 0]}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="voicecoach-own-voice-") as tmp:
         work = Path(tmp)
@@ -76,7 +81,10 @@ def main() -> None:
             float_wav(ir_wav, speaker_ir * gain)
             line = f"  {n + 1:3d} {program:22s}"
             for system, more in (("canceller", ()), ("gate alone", ("--no-echo-cancel",))):
+                log = work / "home" / LOG_NAME
+                log.unlink(missing_ok=True)
                 logged = run_session(work, in_wav, ir_wav, "--program", program, *more)
+                ducks = log.read_text().count(DUCKED) if log.exists() else 0
                 heard = [e["word"] for e in logged if e["type"] == "heard"]
                 returns = [e["reason"] for e in logged if e["type"] == "return_started"
                            and e["reason"] not in OWN_REASONS]
@@ -84,16 +92,19 @@ def main() -> None:
                 totals[system][0] += len(heard)
                 totals[system][1] += len(returns)
                 totals[system][2] += seconds
-                line += f" | {system}: {seconds:4.0f} s of prompts, heard {heard or '-'}"
+                totals[system][3] += ducks
+                line += (f" | {system}: {seconds:4.0f} s of prompts, heard {heard or '-'}, "
+                         f"ducked {ducks}")
                 if returns:
                     line += f", returns {returns}"
             print(line, flush=True)
     print(f"\n{args.sessions} sessions, echo {args.echo_db:+.0f} dB over a -30 dBFS word, "
           f"{time.monotonic() - started:.0f} s")
-    print("| system | the coach's voice | commands taken from it | returns it started |")
-    print("| --- | --- | --- | --- |")
-    for system, (heard, returns, seconds) in totals.items():
-        print(f"| {system} | {seconds / 60:.0f} min | {heard} | {returns} |")
+    print("| system | the coach's voice | commands taken from it | returns it started "
+          "| ducks of its own voice |")
+    print("| --- | --- | --- | --- | --- |")
+    for system, (heard, returns, seconds, ducks) in totals.items():
+        print(f"| {system} | {seconds / 60:.0f} min | {heard} | {returns} | {ducks} |")
 
 
 if __name__ == "__main__":

@@ -180,6 +180,39 @@ def test_urgent_prompt_cuts_the_current_one_and_speaks_at_once(pulse_env, speake
     assert end is not None and end - said_at < len(urgent) / RATE + 0.3
 
 
+def test_an_urgent_prompt_sounds_at_once_while_a_render_hangs(pulse_env, tmp_path):
+    """The speech engine hangs (its real worker stopped with SIGSTOP) on a prompt that
+    must be rendered; the return prompt, pre-rendered, is said urgently meanwhile. It
+    must not wait behind the hung render (10 s until the worker is given up)."""
+    import os
+    import signal
+
+    renderer = Renderer(cache_dir=tmp_path / "cache")
+    renderer.warm_up()
+    pid = renderer.worker_pid
+    assert pid is not None
+    speaker = DeviceSpeaker("pulse", clock=WallClock(), renderer=renderer, library=LIB)
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        speaker.say("time_left", "Forty one seconds left in this hold, a render that hangs.")
+        time.sleep(0.3)  # the render thread is now stuck on it
+        said_at = time.monotonic()
+        speaker.say("return_stop", FIXED_PROMPTS["return_stop"], urgent=True)
+        deadline = said_at + 2.0
+        playing = speaker.now_playing()
+        while (playing is None or playing.prompt_id != "return_stop") \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
+            playing = speaker.now_playing()
+        waited = time.monotonic() - said_at
+        assert playing is not None and playing.prompt_id == "return_stop", waited
+        assert waited < 1.0, waited  # a bound for a busy machine: the hang lasts 10 s
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        speaker.close(drain=False)
+        renderer.close()
+
+
 def test_repeating_alert_sounds_again_after_the_gap_and_stops_on_request(pulse_env, tmp_path):
     speaker = DeviceSpeaker("pulse", clock=WallClock(), alert_gap_s=0.5, library=LIB,
                             renderer=Renderer(cache_dir=tmp_path / "c"))

@@ -306,6 +306,11 @@ decides well within it, and a segment the spotter cued on that goes on and on (t
 a fan) must not silence the coach's guidance."""
 
 
+DUCKED = "speech ducked for a suspected stop"
+DUCK_UNDONE = "duck undone"
+"""The log's words for a duck and its end (benchmarks count them in the session log)."""
+
+
 class HearingLink:
     """Microphone chunks in, engine events out: what the live loop does with each 30 ms.
 
@@ -371,10 +376,12 @@ class HearingLink:
             self._stop_heard = self._stop_heard or heard_stop
             if now - self._ducked_at >= DUCK_MAX_S or not (suspected or self._stop_heard):
                 self.duck(False)
+                logger.info("%s at %.2f s", DUCK_UNDONE, now)
                 self._ducked_at, self._stop_heard = None, False
         elif suspected and not self._duck_spent and self.may_duck() and (
                 self.gate is None or self.gate.user_over_coach(now)):
             self.duck(True)
+            logger.info("%s at %.2f s", DUCKED, now)
             self._ducked_at, self._duck_spent = now, True
         if not suspected and self._ducked_at is None:
             self._duck_spent = False

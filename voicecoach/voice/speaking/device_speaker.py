@@ -122,6 +122,7 @@ class DeviceSpeaker:
         self._generation = 0
         self._pending: deque[_Request] = deque()
         self._in_flight = False
+        self._in_flight_generation = 0
         self._queue: deque[Clip] = deque()
         self._current: Clip | None = None
         self._playing: Playing | None = None
@@ -152,7 +153,7 @@ class DeviceSpeaker:
         with self._cond:
             if self._closing:
                 return
-            if clip is not None and not self._pending and not self._in_flight:
+            if clip is not None and not self._pending and not self._rendering_now():
                 self._queue.append(clip)
             else:
                 self._pending.append(_Request(self._generation, prompt_id, text, clip))
@@ -203,7 +204,7 @@ class DeviceSpeaker:
             elif repeat:
                 self._repeat = alert_clip(sound)
                 self._repeat_armed_at = time.monotonic()
-            elif not self._pending and not self._in_flight:
+            elif not self._pending and not self._rendering_now():
                 self._queue.append(alert_clip(sound))
             else:
                 self._pending.append(_Request(self._generation, "", "", alert_clip(sound)))
@@ -252,6 +253,7 @@ class DeviceSpeaker:
                     return
                 request = self._pending.popleft()
                 self._in_flight = True
+                self._in_flight_generation = request.generation
             clip, error = request.clip, None
             if clip is None:
                 try:
@@ -461,8 +463,16 @@ class DeviceSpeaker:
         except Exception as exc:
             logger.debug("closing the output stream: %s", exc)
 
+    def _rendering_now(self) -> bool:
+        """A render is under way whose clip will still be played, so what is said next
+        must queue behind it. One a cut made stale will be dropped when it returns: a
+        ready clip (the return's, pre-rendered) goes straight to the queue rather than
+        wait for it, however long the speech engine hangs. Called with the lock held."""
+        return self._in_flight and self._in_flight_generation == self._generation
+
     def _idle(self) -> bool:
-        return (not self._pending and not self._in_flight and not self._queue
+        # A stale render (its clip dropped by a cut) is nothing the user will hear.
+        return (not self._pending and not self._rendering_now() and not self._queue
                 and self._current is None)
 
     def _report(self, detail: str) -> None:
