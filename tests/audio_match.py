@@ -38,6 +38,16 @@ def _best_offset(rec: np.ndarray, ref: np.ndarray) -> int:
     return int(np.argmax(scores))
 
 
+def prompt_likeness(recording: np.ndarray, prompt_id: str) -> float:
+    """similarity() of the recording with a fixed prompt's pre-rendered audio."""
+    from voicecoach.session.prompts import FIXED_PROMPTS
+    from voicecoach.voice.speaking import PromptLibrary
+
+    clip = PromptLibrary().lookup(prompt_id, FIXED_PROMPTS[prompt_id])
+    assert clip is not None, prompt_id
+    return similarity(recording, clip)
+
+
 def similarity(recording: np.ndarray, clip: np.ndarray) -> float:
     """How surely the clip is in the recording, 0..1 (1.0: identical).
 

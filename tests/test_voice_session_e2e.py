@@ -14,13 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from audio_match import HostWatch, similarity
+from audio_match import HostWatch, prompt_likeness, similarity
 from devkit.pulse import PulseServer, Recording, window_rms
 from devkit.session_events import read_events, wait_for_event
 from devkit.session_history import record_clean_screening, record_past_sessions
-from voicecoach.session.prompts import FIXED_PROMPTS
 from voicecoach.voice.pcm import RATE, read_wav
-from voicecoach.voice.speaking import PromptLibrary
 from voicecoach.voice.speaking.render import Renderer
 
 DATA = Path(__file__).parent / "data"
@@ -125,12 +123,8 @@ def test_spoken_stop_starts_the_return_and_it_is_heard_on_the_speaker(
 
     # The return guidance was actually audible: its pre-rendered audio is in the recording,
     # far more alike than a prompt that was never played.
-    library = PromptLibrary()
-
     def likeness(prompt_id: str) -> float:
-        clip = library.lookup(prompt_id, FIXED_PROMPTS[prompt_id])
-        assert clip is not None
-        return similarity(audio, clip)
+        return prompt_likeness(audio, prompt_id)
 
     never_played = max(likeness(p) for p in ("stuck_guidance", "return_no_answer", "mic_check"))
     played = {p: likeness(p) for p in ("return_stop", "return_pause_low", "return_upright",
