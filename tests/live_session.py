@@ -15,16 +15,22 @@ PROGRAM = Path(__file__).parent / "data" / "programs" / "short-descend.toml"
 """20 degrees, descend 10 s, hold 60 s."""
 
 
-def start_live_session(pulse: PulseServer, tmp_path: Path, *options: str
+def start_live_session(pulse: PulseServer, tmp_path: Path, *options: str,
+                       events: Path | None = None
                        ) -> tuple[subprocess.Popen[bytes], Path, Path]:
-    """The session process, its database and its --events file; `options` are added to
-    the command line."""
-    db, events = tmp_path / "session.db", tmp_path / "ev.jsonl"
+    """The session process, its database and its events file; `options` are added to
+    the command line. `events`: where the options already have the events written
+    (--record-dir); by default --events names a file in `tmp_path`."""
+    db = tmp_path / "session.db"
     record_clean_screening(db)
     record_past_sessions(db)
+    more = ()
+    if events is None:
+        events = tmp_path / "ev.jsonl"
+        more = ("--events", str(events))
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "start", "--program", str(PROGRAM), "--pain",
-         "3", "--no-checklist", *options, "--db", str(db), "--events", str(events)],
+         "3", "--no-checklist", *options, "--db", str(db), *more],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env={**os.environ, **pulse.client_env()})
     return proc, db, events

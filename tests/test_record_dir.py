@@ -4,7 +4,6 @@ sound and its events kept, and the session replayed from them through --audio-in
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,8 +14,7 @@ from click.testing import CliRunner
 from audio_match import prompt_likeness
 from devkit.pulse import PulseServer
 from devkit.session_events import read_events, wait_for_event
-from devkit.session_history import record_clean_screening, record_past_sessions
-from live_session import PROGRAM
+from live_session import PROGRAM, start_live_session
 from voicecoach.cli import main
 from voicecoach.voice.pcm import RATE, read_wav
 
@@ -27,16 +25,10 @@ STOP_CLIP = (Path(__file__).parent / "data" / "speech" / "clips" / "stop"
 
 def test_a_recorded_live_session_replays_through_audio_in_to_the_same_stop(
         fresh_pulse: PulseServer, tmp_path: Path, _voicecoach_home: Path) -> None:
-    folder, db = tmp_path / "bad-day", tmp_path / "session.db"
-    record_clean_screening(db)
-    record_past_sessions(db)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "start", "--program", str(PROGRAM), "--pain",
-         "3", "--no-checklist", "--db", str(db), "--record-dir", str(folder),
-         "--answer-wait", "15"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, **fresh_pulse.client_env()})
-    events = folder / "events.jsonl"
+    folder = tmp_path / "bad-day"
+    proc, _, events = start_live_session(fresh_pulse, tmp_path, "--record-dir", str(folder),
+                                         "--answer-wait", "15",
+                                         events=folder / "events.jsonl")
     try:
         wait_for_event(events, lambda e: e["type"] == "hold_started", 40, proc)
         time.sleep(1.0)
