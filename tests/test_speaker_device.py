@@ -77,6 +77,8 @@ def test_devices_are_listed_and_found_by_name_index_or_part(pulse_env):
 def test_a_prompt_sounds_on_the_speaker_and_now_playing_tracks_it(pulse_env, speaker):
     recording = pulse_env.record_speaker()
     clip = recorded("return_pause")
+    written: list[np.ndarray] = []
+    speaker.on_written = written.append  # what `start --record-dir` keeps as coach.wav
     said_at = time.monotonic()
     speaker.say("return_pause", FIXED_PROMPTS["return_pause"])
     assert time.monotonic() - said_at < 0.05  # say() never waits for the sound
@@ -97,6 +99,7 @@ def test_a_prompt_sounds_on_the_speaker_and_now_playing_tracks_it(pulse_env, spe
     assert clip_start is not None and clip_end is not None
     assert abs(start - (playing.started_at + clip_start)) < 0.1
     assert (end - start) == pytest.approx(clip_end - clip_start, abs=0.05)  # no stutter
+    assert np.array_equal(np.concatenate(written), clip)  # every sample given, in order
 
 
 def test_now_playing_follows_a_prompt_that_a_stalled_sound_server_made_late(

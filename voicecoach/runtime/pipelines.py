@@ -268,10 +268,11 @@ def run_voice_session(program: Program, settings: EngineSettings,
 
         on_chunk: Callable[[bytes], None] = link.on_chunk
         if record_dir is not None:
-            from voicecoach.runtime.recording import SessionRecording
-            from voicecoach.voice.echo.playback_log import PlaybackLog
+            from voicecoach.runtime.recording import CoachTrack, SessionRecording
 
-            recording = SessionRecording(record_dir, PlaybackLog(speaker).reference, clock)
+            coach = CoachTrack()
+            speaker.on_written = coach.written
+            recording = SessionRecording(record_dir, coach)
             stack.callback(recording.close)  # after the microphone has stopped
             on_chunk = recording.hearing(on_chunk)
         try:

@@ -134,6 +134,9 @@ class DeviceSpeaker:
         self._closing = False
         self._failure_reported = False
         self._write_since: float | None = None
+        self.on_written: Callable[[np.ndarray], None] | None = None
+        """Given, on the play thread, every piece of speech and alert written to the device
+        (16 kHz mono int16, the duck's gain applied): `start --record-dir` keeps them."""
         self.drop_buffer_on_cut = True
         """Close the stream on a cut so buffered audio is dropped (False: let it play out;
         only for measuring the difference, see scripts/bench_speech_cut.py)."""
@@ -341,8 +344,9 @@ class DeviceSpeaker:
                     self._close_stream()
                 return
             chunk = data[offset: offset + step]
-            if self._ducked and not clip.is_alert:
-                chunk = np.round(np.frombuffer(chunk, dtype="<i2") * DUCK_GAIN
+            gain = DUCK_GAIN if self._ducked and not clip.is_alert else 1.0
+            if gain != 1.0:
+                chunk = np.round(np.frombuffer(chunk, dtype="<i2") * gain
                                  ).astype("<i2").tobytes()
             self._write_since = wrote_at = time.monotonic()
             try:
@@ -355,6 +359,9 @@ class DeviceSpeaker:
                 return
             self._write_since = None
             self._failure_reported = False
+            if self.on_written is not None:
+                self.on_written(self._written_at_16k(clip.samples, offset // frame_bytes,
+                                                     len(chunk) // frame_bytes, gain))
             if time.monotonic() - wrote_at > CHUNK_S / 2:
                 # The write waited for room, so the buffer is full again.
                 self._follow_device(written=min(offset + step, len(data)) // frame_bytes)
@@ -379,6 +386,14 @@ class DeviceSpeaker:
                 return
             self._playing = replace(playing, started_at=started,
                                     ends_at=started + playing.ends_at - playing.started_at)
+
+    def _written_at_16k(self, samples: np.ndarray, first: int, frames: int,
+                        gain: float) -> np.ndarray:
+        """The clip's own 16 kHz samples behind `frames` device frames from `first` on:
+        what was written, before the device's resampling and channel copies."""
+        lo, hi = first * RATE // self.rate, (first + frames) * RATE // self.rate
+        piece = samples[lo:hi]
+        return piece if gain == 1.0 else np.round(piece * gain).astype(np.int16)
 
     def _write_failed(self, exc: Exception) -> None:
         self._write_since = None
