@@ -190,12 +190,13 @@ class OwnVoiceGate:
         mic = float(np.mean([f[1] for f in self._frames]))
         echo = float(np.mean([gain * f[2] for f in self._frames])) + noise
         louder = mic >= echo * 10 ** (self._margin_db / 10)
-        logger.debug("double-talk check for %r at %.2f s during %s: microphone %.1f dB, "
-                     "echo %.1f dB: %s", word, now,
-                     ", ".join(f"{p.prompt_id} ({p.started_at:.2f}-{p.ends_at:.2f} s)"
-                               for p in self._recent),
-                     10 * np.log10(mic + 1), 10 * np.log10(echo + 1),
-                     "user" if louder else "echo")
+        if logger.isEnabledFor(logging.DEBUG):  # asked every chunk while a stop is suspected
+            logger.debug("double-talk check for %r at %.2f s during %s: microphone %.1f dB, "
+                         "echo %.1f dB: %s", word, now,
+                         ", ".join(f"{p.prompt_id} ({p.started_at:.2f}-{p.ends_at:.2f} s)"
+                                   for p in self._recent),
+                         10 * np.log10(mic + 1), 10 * np.log10(echo + 1),
+                         "user" if louder else "echo")
         return louder
 
     def _left_by_canceller(self, word: str, now: float, in_prompt: bool) -> bool:
@@ -247,10 +248,11 @@ class OwnVoiceGate:
         typical = float(np.median(self._left_over))
         share = sum(a for a, _ in loud) / max(sum(b for _, b in loud), 1e-9)
         kept = share >= typical * 10 ** (self._margin_db / 10)
-        logger.debug("double-talk check for %r at %.2f s after the canceller: %.1f dB of the "
-                     "microphone left, %.1f dB in recent playback: %s", word, now,
-                     10 * np.log10(share + 1e-12), 10 * np.log10(typical + 1e-12),
-                     "user" if kept else "echo")
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("double-talk check for %r at %.2f s after the canceller: %.1f dB of the "
+                         "microphone left, %.1f dB in recent playback: %s", word, now,
+                         10 * np.log10(share + 1e-12), 10 * np.log10(typical + 1e-12),
+                         "user" if kept else "echo")
         return kept
 
 
