@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devkit.matching import best_match
 from devkit.session_events import read_events
 from voicecoach.store import Store
 from voicecoach.voice.pcm import RATE, read_wav, write_wav
@@ -221,19 +222,12 @@ def bench_judge_kills(n: int, work: Path) -> None:
 
 def onset_of(recording: np.ndarray, clip: np.ndarray, start: int) -> int | None:
     """Where the clip's first 400 ms begin in the recording, searched from sample `start`
-    on (normalised cross-correlation); None if nothing there is like it."""
-    ref = clip[: int(0.4 * RATE)].astype(np.float64)
-    rec = recording[start:].astype(np.float64)
-    if len(rec) < len(ref):
+    on; None if nothing there is like it."""
+    ref = clip[: int(0.4 * RATE)]
+    if len(recording) - start < len(ref):
         return None
-    size = 1 << (len(rec) + len(ref) - 1).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
-    corr = corr[: len(rec) - len(ref) + 1]
-    energy = np.concatenate([[0.0], np.cumsum(rec**2)])
-    norm = np.sqrt(np.maximum(energy[len(ref):] - energy[: len(energy) - len(ref)], 1e-9))
-    scores = corr / (norm * float(np.linalg.norm(ref)) + 1e-9)
-    best = int(np.argmax(scores))
-    return start + best if scores[best] > 0.6 else None
+    offset, score = best_match(recording[start:], ref)
+    return start + offset if score > 0.6 else None
 
 
 def cpu_seconds(pid: int) -> float:

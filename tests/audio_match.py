@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from devkit.matching import best_match
+
 RATE = 16000
 PART_S = 0.25
 """Length of each matched part: short enough that a gap falls between parts."""
@@ -27,15 +29,7 @@ SLACK_S = 0.6
 
 def _best_offset(rec: np.ndarray, ref: np.ndarray) -> int:
     """Offset in rec where ref matches best (normalised cross-correlation)."""
-    size = 1 << (len(rec) + len(ref) - 1).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(rec, size) * np.conj(np.fft.rfft(ref, size)), size)
-    corr = corr[: len(rec) - len(ref) + 1]
-    energy = np.concatenate([[0.0], np.cumsum(rec**2)])
-    window_norm = np.sqrt(np.maximum(energy[len(ref):] - energy[: len(energy) - len(ref)], 0))
-    # A silent stretch of the recording matches nothing (0/0 is not a match).
-    audible = window_norm > 1e-3 * float(np.linalg.norm(ref))
-    scores = np.where(audible, corr / np.maximum(window_norm, 1e-9), -np.inf)
-    return int(np.argmax(scores))
+    return best_match(rec, ref)[0]
 
 
 def prompt_likeness(recording: np.ndarray, prompt_id: str) -> float:

@@ -8,7 +8,6 @@ everything after it runs here exactly as the README writes it."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from devkit.pulse import PulseServer
 from voicecoach.protocol.screening import QUESTIONS
+from voicecoach.store import queries
+from voicecoach.store.connection import read_only
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSION_LIMIT_S = 360.0
@@ -47,15 +48,12 @@ def _events(db: Path) -> list[dict]:
     session writes; nothing before the database exists)."""
     if not db.exists():
         return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        rows = conn.execute("SELECT type, data FROM events WHERE session_id = "
-                            "(SELECT MAX(id) FROM sessions) ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # the schema is still being made
-        return []
-    finally:
-        conn.close()
-    return [{"type": kind, **json.loads(data)} for kind, data in rows]
+    with read_only(db) as conn:
+        try:
+            [(newest,)] = conn.execute("SELECT MAX(id) FROM sessions").fetchall()
+            return [] if newest is None else queries.events(conn, newest)
+        except sqlite3.OperationalError:  # the schema is still being made
+            return []
 
 
 def test_the_readme_s_first_session_works_as_written(fresh_pulse: PulseServer,
